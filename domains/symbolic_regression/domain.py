@@ -1,0 +1,272 @@
+"""Symbolic regression as a QD domain: a map of formulas of every size that fit data.
+
+Candidates are DEAP ``PrimitiveTree`` objects. Variation is DEAP's own one-point
+crossover, subtree mutation and constant mutation under a static depth and size
+limit; initialisation is DEAP's ramped half-and-half. Fitness is computed on all
+fitness cases at once (see ``primitives.evaluate_tree``).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from deap import gp
+
+from domains.symbolic_regression.benchmarks import Dataset, get_benchmark
+from domains.symbolic_regression.primitives import (
+    FUNCTIONS,
+    NONLINEAR,
+    decode_tree,
+    encode_tree,
+    evaluate_tree,
+    make_pset,
+    to_infix,
+)
+from qd.domain import Domain, Evaluation, Measure, Operator
+
+DESCRIPTORS = ("size", "depth", "nonlinear", "variables")
+
+
+def nrmse(prediction: np.ndarray, target: np.ndarray) -> float:
+    """Root-mean-square error over the target's standard deviation; inf if not finite.
+
+    Dividing by the spread makes errors comparable across benchmarks: 1 is as good as
+    predicting the mean, 0 is exact.
+    """
+    with np.errstate(all="ignore"):
+        if not np.all(np.isfinite(prediction)):
+            return float("inf")
+        rmse = float(np.sqrt(np.mean((prediction - target) ** 2)))
+    spread = float(np.std(target)) or 1.0
+    return rmse / spread if np.isfinite(rmse) else float("inf")
+
+
+class SymbolicRegression(Domain):
+    """Find formulas of every size and depth that fit a benchmark's data.
+
+    Args:
+        benchmark: A name from ``domains.symbolic_regression.benchmarks`` (``koza-1``,
+            ``nguyen-7``, ``pagie-1`` ...).
+        data_seed: Seed of the benchmark's sampled points.
+        descriptors: Two (or one) of ``size`` (nodes), ``depth``, ``nonlinear``
+            (count of sin/cos/exp/log nodes) and ``variables`` (distinct inputs used);
+            the last two give QDSR-style maps.
+        functions: GP function set, a subset of add, sub, mul, div, sin, cos, exp, log.
+        max_depth: Static depth limit on every child (Koza used 17; small maps want
+            less).
+        max_size: Static limit on the number of nodes.
+        init_depth: ``(min, max)`` depth of ramped half-and-half initial trees.
+        p_crossover: Chance a child comes from one-point crossover of two elites.
+        p_constant: Chance a child comes from mutating one constant; the rest are
+            subtree mutations.
+        hit_threshold: NRMSE below which a formula counts as a hit.
+
+    Raises:
+        ValueError: Unknown descriptor or function, or bad limits.
+        KeyError: Unknown benchmark name.
+    """
+
+    name = "symbolic_regression"
+
+    def __init__(
+        self,
+        *,
+        benchmark: str = "koza-1",
+        data_seed: int = 0,
+        descriptors: Sequence[str] = ("size", "depth"),
+        functions: Sequence[str] = tuple(FUNCTIONS),
+        max_depth: int = 8,
+        max_size: int = 64,
+        init_depth: Sequence[int] = (1, 4),
+        p_crossover: float = 0.5,
+        p_constant: float = 0.1,
+        hit_threshold: float = 0.01,
+    ) -> None:
+        unknown = [d for d in descriptors if d not in DESCRIPTORS]
+        if unknown or not 1 <= len(descriptors) <= 2:
+            raise ValueError(
+                f"descriptors must be one or two of {list(DESCRIPTORS)}, got {list(descriptors)}"
+            )
+        if max_depth < 1 or max_size < 3:
+            raise ValueError("max_depth must be >= 1 and max_size >= 3")
+        if len(init_depth) != 2 or not 0 <= init_depth[0] <= init_depth[1] <= max_depth:
+            raise ValueError(f"init_depth must be (min, max) within 0..{max_depth}")
+        if not (0 <= p_crossover and 0 <= p_constant and p_crossover + p_constant <= 1):
+            raise ValueError("p_crossover and p_constant must be >= 0 and sum to at most 1")
+        self.params = {
+            "benchmark": benchmark,
+            "data_seed": data_seed,
+            "descriptors": list(descriptors),
+            "functions": list(functions),
+            "max_depth": max_depth,
+            "max_size": max_size,
+            "init_depth": list(init_depth),
+            "p_crossover": p_crossover,
+            "p_constant": p_constant,
+            "hit_threshold": hit_threshold,
+        }
+        self.benchmark = get_benchmark(benchmark)
+        self.data: Dataset = self.benchmark.make_data(data_seed)
+        self.pset = make_pset(self.benchmark.n_vars, functions)
+        self.descriptors = tuple(descriptors)
+        self.max_depth, self.max_size = int(max_depth), int(max_size)
+        self.init_depth = (int(init_depth[0]), int(init_depth[1]))
+        self.p_crossover, self.p_constant = float(p_crossover), float(p_constant)
+        self.hit_threshold = float(hit_threshold)
+        self.measures = tuple(self._measure(d) for d in self.descriptors)
+
+    def __reduce__(self):
+        # Rebuild from parameters in worker processes: the primitive set holds classes
+        # made at run time, which are cheaper to rebuild than to pickle.
+        return (functools.partial(type(self), **self.params), ())
+
+    def _measure(self, descriptor: str) -> Measure:
+        if descriptor == "size":
+            return Measure.uniform(
+                "size", 1, self.max_size + 1, self.max_size // 2, label="tree size (nodes)"
+            )
+        if descriptor == "depth":
+            return Measure.uniform(
+                "depth", 0, self.max_depth + 1, self.max_depth + 1, label="tree depth"
+            )
+        if descriptor == "nonlinear":
+            return Measure.uniform("nonlinear", 0, 11, 11, label="nonlinear functions")
+        n = self.benchmark.n_vars
+        return Measure.uniform("variables", 0, n + 1, n + 1, label="distinct variables")
+
+    # --- the contract -------------------------------------------------------------
+
+    def initial(self, n: int, rng: np.random.Generator) -> list[gp.PrimitiveTree]:
+        """Ramped half-and-half trees (DEAP's ``genHalfAndHalf``)."""
+        _seed_deap(rng)
+        low, high = self.init_depth
+        return [gp.PrimitiveTree(gp.genHalfAndHalf(self.pset, low, high)) for _ in range(n)]
+
+    def variation(self) -> Operator:
+        """Crossover, subtree mutation or constant mutation, within the static limits."""
+        return Operator(self._vary, arity=2, name="gp")
+
+    def _vary(self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator) -> list:
+        _seed_deap(rng)
+        first, second = copy.deepcopy(parents[0]), copy.deepcopy(parents[1])
+        draw = rng.random()
+        if draw < self.p_crossover:
+            child = self._limited(gp.cxOnePoint)(first, second)[0]
+        elif draw < self.p_crossover + self.p_constant and _has_constant(first):
+            child = gp.mutEphemeral(first, "one")[0]
+            for node in child:  # keep constants short, as random_constant does
+                if _is_constant(node):
+                    node.value = round(float(node.value), 3)
+        else:
+            child = self._limited(gp.mutUniform)(first, expr=self._subtree, pset=self.pset)[0]
+        return [child]
+
+    def _subtree(self, pset: gp.PrimitiveSet, type_: Any) -> list:
+        return gp.genFull(pset, min_=0, max_=2, type_=type_)
+
+    def _limited(self, operator):
+        height = gp.staticLimit(key=lambda tree: tree.height, max_value=self.max_depth)
+        size = gp.staticLimit(key=len, max_value=self.max_size)
+        return size(height(operator))
+
+    def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        results = []
+        for tree in batch:
+            if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
+                results.append(Evaluation.invalid(f"not a GP tree: {type(tree).__name__}"))
+                continue
+            with np.errstate(all="ignore"):
+                prediction = evaluate_tree(tree, self.data.X_train)
+            error = nrmse(prediction, self.data.y_train)
+            results.append(
+                Evaluation(
+                    objective=1.0 / (1.0 + error),
+                    measures=tuple(self.describe(tree)[d] for d in self.descriptors),
+                    info={
+                        "nrmse": error if np.isfinite(error) else None,
+                        "hit": bool(error < self.hit_threshold),
+                        "formula": to_infix(tree),
+                    },
+                )
+            )
+        return results
+
+    def describe(self, tree: gp.PrimitiveTree) -> dict[str, int]:
+        """Every descriptor of a tree, by name."""
+        names = {node.value for node in tree if isinstance(node, gp.Terminal)}
+        return {
+            "size": len(tree),
+            "depth": tree.height,
+            "nonlinear": sum(1 for node in tree if node.name in NONLINEAR),
+            "variables": sum(1 for v in self.pset.arguments if v in names),
+        }
+
+    def encode(self, candidate: gp.PrimitiveTree) -> list[str | float]:
+        return encode_tree(candidate)
+
+    def decode(self, data: Any) -> gp.PrimitiveTree:
+        return decode_tree(data, self.pset)
+
+    def test_error(self, tree: gp.PrimitiveTree) -> float:
+        """NRMSE on the benchmark's test set (held out from the search)."""
+        with np.errstate(all="ignore"):
+            return nrmse(evaluate_tree(tree, self.data.X_test), self.data.y_test)
+
+    def render(self, candidate: gp.PrimitiveTree, info: dict | None = None):
+        """The formula over the data: target vs prediction on train and test points."""
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(6, 3.6))
+        ax = figure.add_subplot()
+        data = self.data
+        with np.errstate(all="ignore"):
+            train = evaluate_tree(candidate, data.X_train)
+            test = evaluate_tree(candidate, data.X_test)
+        if self.benchmark.n_vars == 1:
+            order = np.argsort(data.X_test[:, 0])
+            ax.plot(
+                data.X_test[order, 0], data.y_test[order], color="0.6", lw=3, label="target (test)"
+            )
+            ax.plot(data.X_test[order, 0], test[order], color="C1", label="formula (test)")
+            ax.scatter(data.X_train[:, 0], data.y_train, s=12, color="C0", label="train")
+            ax.set_xlabel("x1")
+            ax.set_ylabel("y")
+        else:
+            ax.scatter(data.y_test, test, s=4, color="C1", label="test")
+            ax.scatter(data.y_train, train, s=8, color="C0", label="train")
+            low, high = float(np.min(data.y_test)), float(np.max(data.y_test))
+            ax.plot([low, high], [low, high], color="0.6", lw=1)
+            ax.set_xlabel("target")
+            ax.set_ylabel("prediction")
+        ax.legend(fontsize=7)
+        formula = to_infix(candidate)
+        ax.set_title(
+            f"{formula[:70]}{'...' if len(formula) > 70 else ''}\n"
+            f"train NRMSE {nrmse(train, data.y_train):.3g}, "
+            f"test NRMSE {self.test_error(candidate):.3g}",
+            fontsize=8,
+        )
+        figure.tight_layout()
+        return figure
+
+
+def _seed_deap(rng: np.random.Generator) -> None:
+    """DEAP draws from Python's global ``random``; seed it from the run's generator.
+
+    This keeps the run's single seeded generator the only source of randomness, so a
+    resumed run repeats an uninterrupted one.
+    """
+    random.seed(int(rng.integers(2**63)))
+
+
+def _is_constant(node: Any) -> bool:
+    return isinstance(node, gp.Terminal) and not isinstance(node.value, str)
+
+
+def _has_constant(tree: gp.PrimitiveTree) -> bool:
+    return any(_is_constant(node) for node in tree)

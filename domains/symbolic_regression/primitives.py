@@ -1,0 +1,164 @@
+"""The GP language: a DEAP primitive set, and a vectorised interpreter for its trees.
+
+DEAP's usual way to score a tree is ``gp.compile`` (build a lambda from a string and
+``eval`` it) and a Python loop over the fitness cases. We walk the tree once instead,
+applying each numpy function to every fitness case at the same time: no ``eval`` and
+no per-point loop (``bench/sr_eval.py`` measures the difference).
+
+Every primitive is a numpy function that also accepts Python floats, so DEAP's
+compiled lambdas and our interpreter compute exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import numpy as np
+from deap import gp
+
+PROTECTED_DIV_EPSILON = 1e-6
+EXP_CAP = 50.0  # exp(50) ~ 5e21: large enough for every benchmark, far from overflow
+CONSTANT = "const"
+NONLINEAR = frozenset({"sin", "cos", "exp", "log"})
+
+
+def protected_div(a, b):
+    """a / b, or 1 where |b| is tiny (Koza's protected division)."""
+    return np.where(np.abs(b) > PROTECTED_DIV_EPSILON, np.divide(a, b), 1.0)
+
+
+def guarded_exp(a):
+    """exp(a) with a capped at ``EXP_CAP``, so it never overflows."""
+    return np.exp(np.minimum(a, EXP_CAP))
+
+
+def guarded_log(a):
+    """log|a|, or 0 where |a| is tiny: defined everywhere, like protected division."""
+    magnitude = np.abs(a)
+    return np.where(magnitude > PROTECTED_DIV_EPSILON, np.log(np.maximum(magnitude, 1e-300)), 0.0)
+
+
+FUNCTIONS: dict[str, tuple[object, int]] = {
+    "add": (np.add, 2),
+    "sub": (np.subtract, 2),
+    "mul": (np.multiply, 2),
+    "div": (protected_div, 2),
+    "sin": (np.sin, 1),
+    "cos": (np.cos, 1),
+    "exp": (guarded_exp, 1),
+    "log": (guarded_log, 1),
+}
+INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+
+
+def random_constant() -> float:
+    """An ephemeral constant in [-1, 1], rounded so formulas stay readable."""
+    return round(random.uniform(-1.0, 1.0), 3)
+
+
+def variable_names(n_vars: int) -> list[str]:
+    return [f"x{i + 1}" for i in range(n_vars)]
+
+
+def make_pset(n_vars: int, functions: Sequence[str] = tuple(FUNCTIONS)) -> gp.PrimitiveSet:
+    """A DEAP primitive set over ``x1..xn``, the chosen functions and constants.
+
+    Raises:
+        ValueError: An unknown function name (the message lists the known ones).
+    """
+    unknown = sorted(set(functions) - set(FUNCTIONS))
+    if unknown:
+        raise ValueError(f"unknown GP functions {unknown}; choose from {sorted(FUNCTIONS)}")
+    pset = gp.PrimitiveSet("MAIN", n_vars)
+    for name in functions:
+        function, arity = FUNCTIONS[name]
+        pset.addPrimitive(function, arity, name=name)
+    pset.addEphemeralConstant(CONSTANT, random_constant)
+    pset.renameArguments(**{f"ARG{i}": name for i, name in enumerate(variable_names(n_vars))})
+    return pset
+
+
+def evaluate_tree(tree: gp.PrimitiveTree, X: np.ndarray) -> np.ndarray:
+    """The tree's output on every row of ``X`` at once.
+
+    Callers wrap it in ``np.errstate(all="ignore")``: overflow and NaN are expected
+    from random programs and are judged by the fitness, not warned about.
+
+    Args:
+        tree: A DEAP tree over ``x1..xn``.
+        X: Inputs, shape ``(n_points, n_vars)``.
+
+    Returns:
+        Array of shape ``(n_points,)`` (possibly with inf or NaN).
+    """
+    columns = {f"x{i + 1}": X[:, i] for i in range(X.shape[1])}
+    stack: list = []
+    for node in reversed(tree):
+        if isinstance(node, gp.Primitive):
+            function = FUNCTIONS[node.name][0]
+            args = [stack.pop() for _ in range(node.arity)]
+            stack.append(function(*args))
+        elif isinstance(node.value, str):
+            stack.append(columns[node.value])
+        else:
+            stack.append(float(node.value))
+    return np.broadcast_to(np.asarray(stack[0], dtype=float), (X.shape[0],))
+
+
+def to_infix(tree: gp.PrimitiveTree) -> str:
+    """A readable formula: ``(x1 * x1) + sin(x1)``."""
+    stack: list[str] = []
+    for node in reversed(tree):
+        if isinstance(node, gp.Primitive):
+            args = [stack.pop() for _ in range(node.arity)]
+            if node.name in INFIX:
+                stack.append(f"({args[0]} {INFIX[node.name]} {args[1]})")
+            else:
+                stack.append(f"{node.name}({', '.join(args)})")
+        elif isinstance(node.value, str):
+            stack.append(node.value)
+        else:
+            stack.append(repr(float(node.value)))
+    text = stack[0]
+    return text[1:-1] if text.startswith("(") and text.endswith(")") else text
+
+
+def encode_tree(tree: gp.PrimitiveTree) -> list[str | float]:
+    """Prefix tokens: names for functions and variables, numbers for constants."""
+    return [
+        node.name
+        if isinstance(node, gp.Primitive)
+        else node.value
+        if isinstance(node, gp.Primitive) or isinstance(node.value, str)
+        else float(node.value)
+        for node in tree
+    ]
+
+
+def decode_tree(tokens: Sequence[str | float], pset: gp.PrimitiveSet) -> gp.PrimitiveTree:
+    """Rebuild a tree from :func:`encode_tree` tokens, without ``eval``.
+
+    Raises:
+        ValueError: An unknown token or a malformed prefix expression.
+    """
+    nodes = []
+    needed = 1
+    for position, token in enumerate(tokens):
+        if isinstance(token, bool) or not isinstance(token, str | int | float):
+            raise ValueError(f"token {position} ({token!r}) is neither a name nor a number")
+        if isinstance(token, str):
+            node = pset.mapping.get(token)
+            if node is None or node.name == CONSTANT:
+                raise ValueError(f"token {position} ({token!r}) is not in the primitive set")
+        else:
+            constant_class = pset.mapping[CONSTANT]
+            node = constant_class.__new__(constant_class)
+            node.value = float(token)
+        needed += (node.arity if isinstance(node, gp.Primitive) else 0) - 1
+        nodes.append(node)
+        if needed == 0 and position != len(tokens) - 1:
+            raise ValueError(f"expression ends at token {position} but more tokens follow")
+    if needed != 0 or not nodes:
+        raise ValueError("expression is incomplete: a function lacks arguments")
+    return gp.PrimitiveTree(nodes)

@@ -1,0 +1,317 @@
+"""Archive: a pyribs archive whose cells hold candidate objects of any kind.
+
+pyribs owns the cells (since 0.8 an archive takes ``solution_dim=()`` with
+``solution_dtype=object``, so a solution can be a string, a tree or a level). This
+wrapper adds what pyribs lacks: explicit bin edges and labelled axes mapped onto a
+grid, ``stats`` with an explicit QD-score offset, and JSON records for checkpoints
+(pyribs has no save API, and a pickle would not survive a code change).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from ribs.archives import ArchiveBase, CategoricalArchive, CVTArchive, GridArchive
+
+from qd.domain import Domain, Evaluation, Measure
+
+ArchiveKind = Literal["grid", "cvt"]
+
+EXTRA_FIELDS = {"raw_measures": ((), object), "info": ((), object)}
+
+
+@dataclass(frozen=True)
+class Elite:
+    """One occupied cell.
+
+    Attributes:
+        candidate: The candidate object itself.
+        objective: Its quality (higher is better).
+        measures: Raw measure values, as the domain returned them.
+        bins: Bin index along each axis (for CVT archives, the centroid index alone).
+        cell: pyribs' integer cell index.
+        info: What the domain recorded when it evaluated the candidate.
+    """
+
+    candidate: Any
+    objective: float
+    measures: tuple[Any, ...]
+    bins: tuple[int, ...]
+    cell: int
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ArchiveStats:
+    """Summary numbers of an archive, as logged each iteration.
+
+    ``qd_score`` is the sum over elites of ``objective - qd_score_offset``; with a
+    bounded objective and an offset at its floor, every elite adds a non-negative
+    amount, so a bigger map never scores lower.
+    """
+
+    num_elites: int
+    cells: int
+    coverage: float
+    qd_score: float
+    qd_score_offset: float
+    obj_max: float | None
+    obj_mean: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "num_elites": self.num_elites,
+            "cells": self.cells,
+            "coverage": self.coverage,
+            "qd_score": self.qd_score,
+            "obj_max": self.obj_max,
+            "obj_mean": self.obj_mean,
+        }
+
+
+def object_array(items: Sequence[Any]) -> np.ndarray:
+    """A 1-D object array of ``items``, filled element by element.
+
+    ``np.array`` would broadcast a list of equal-length tuples into a 2-D array.
+    """
+    array = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        array[i] = item
+    return array
+
+
+class Archive:
+    """A MAP-Elites archive of arbitrary candidates over the domain's measures.
+
+    Args:
+        measures: The descriptor axes.
+        kind: ``"grid"`` (default; pyribs GridArchive, or CategoricalArchive when every
+            axis is categorical) or ``"cvt"`` (pyribs CVTArchive, for many uniform
+            measures).
+        cells: Number of centroids for ``kind="cvt"``.
+        centroids: Explicit CVT centroids (restored from a checkpoint).
+        qd_score_offset: Subtracted from each objective in the QD score; set it to the
+            objective's lowest possible value.
+        seed: Seeds the CVT centroid computation.
+
+    Raises:
+        ValueError: No measures, or a CVT archive asked for non-uniform axes.
+    """
+
+    def __init__(
+        self,
+        measures: Sequence[Measure],
+        *,
+        kind: ArchiveKind = "grid",
+        cells: int | None = None,
+        centroids: Sequence[Sequence[float]] | None = None,
+        qd_score_offset: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
+        self.measures = tuple(measures)
+        if not self.measures:
+            raise ValueError("an archive needs at least one measure; the domain declared none")
+        self.kind = kind
+        self.qd_score_offset = float(qd_score_offset)
+        self._categorical = all(m.kind == "categorical" for m in self.measures)
+        common = {
+            "solution_dim": (),
+            "solution_dtype": object,
+            "qd_score_offset": self.qd_score_offset,
+            "extra_fields": EXTRA_FIELDS,
+        }
+        if kind == "cvt":
+            if any(m.kind != "uniform" for m in self.measures):
+                raise ValueError(
+                    "archive kind 'cvt' needs uniform measures; use kind 'grid' for "
+                    "explicit edges or categorical axes"
+                )
+            if centroids is None and not cells:
+                raise ValueError("archive kind 'cvt' needs 'cells' (number of centroids)")
+            self._archive: ArchiveBase = CVTArchive(
+                centroids=np.asarray(centroids) if centroids is not None else int(cells),
+                ranges=[(m.low, m.high) for m in self.measures],
+                seed=seed,
+                **common,
+            )
+        elif kind == "grid" and self._categorical:
+            self._archive = CategoricalArchive(
+                categories=[list(m.labels) for m in self.measures], **common
+            )
+        elif kind == "grid":
+            self._archive = GridArchive(
+                dims=[m.bins for m in self.measures],
+                ranges=[m.grid_range for m in self.measures],
+                **common,
+            )
+        else:
+            raise ValueError(f"unknown archive kind {kind!r}; use 'grid' or 'cvt'")
+
+    # --- what pyribs sees -------------------------------------------------------
+
+    @property
+    def pyribs(self) -> ArchiveBase:
+        """The underlying pyribs archive (for a pyribs Scheduler or ribs.visualize)."""
+        return self._archive
+
+    @property
+    def centroids(self) -> np.ndarray | None:
+        return self._archive.centroids if self.kind == "cvt" else None
+
+    def coordinates(self, measures: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Raw measure tuples -> the coordinates the pyribs archive indexes by."""
+        if self._categorical:
+            rows = [tuple(str(v) for v in row) for row in measures]
+            array = np.empty((len(rows), len(self.measures)), dtype=object)
+            for i, row in enumerate(rows):
+                array[i, :] = row
+            return array
+        convert = (lambda m, v: float(v)) if self.kind == "cvt" else (lambda m, v: m.to_grid(v))
+        return np.array(
+            [[convert(m, v) for m, v in zip(self.measures, row, strict=True)] for row in measures],
+            dtype=float,
+        ).reshape(len(measures), len(self.measures))
+
+    # --- adding and reading -------------------------------------------------------
+
+    def add(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> np.ndarray:
+        """Insert valid evaluations; returns pyribs' status per candidate (0 = not added).
+
+        Invalid evaluations are skipped (status 0): they belong in the event log.
+        """
+        if len(candidates) != len(evaluations):
+            raise ValueError(f"got {len(candidates)} candidates but {len(evaluations)} evaluations")
+        status = np.zeros(len(candidates), dtype=np.int32)
+        keep = [i for i, e in enumerate(evaluations) if e.valid]
+        if not keep:
+            return status
+        fields = self.fields([candidates[i] for i in keep], [evaluations[i] for i in keep])
+        add_info = self._archive.add(**fields)
+        status[keep] = add_info["status"]
+        return status
+
+    def fields(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> dict:
+        """The keyword arrays pyribs' ``add`` (and a Scheduler's ``tell``) take."""
+        return {
+            "solution": object_array(list(candidates)),
+            "objective": np.array([e.objective for e in evaluations], dtype=float),
+            "measures": self.coordinates([e.measures for e in evaluations]),
+            "raw_measures": object_array([tuple(e.measures) for e in evaluations]),
+            "info": object_array([dict(e.info) for e in evaluations]),
+        }
+
+    def __len__(self) -> int:
+        return len(self._archive)
+
+    @property
+    def empty(self) -> bool:
+        return self._archive.empty
+
+    @property
+    def cells(self) -> int:
+        return int(self._archive.cells)
+
+    def elites(self) -> list[Elite]:
+        """Every elite, ordered by cell index (stable across checkpoint and resume)."""
+        data = self._archive.data()
+        order = np.argsort(data["index"], kind="stable")
+        return [
+            Elite(
+                candidate=data["solution"][i],
+                objective=float(data["objective"][i]),
+                measures=tuple(data["raw_measures"][i]),
+                bins=self._bins(tuple(data["raw_measures"][i]), int(data["index"][i])),
+                cell=int(data["index"][i]),
+                info=dict(data["info"][i]),
+            )
+            for i in order
+        ]
+
+    def _bins(self, raw: tuple[Any, ...], cell: int) -> tuple[int, ...]:
+        if self.kind == "cvt":
+            return (cell,)
+        return tuple(m.bin_of(v) for m, v in zip(self.measures, raw, strict=True))
+
+    def best(self) -> Elite | None:
+        """The elite with the highest objective, or None when empty."""
+        elites = self.elites()
+        return max(elites, key=lambda e: e.objective) if elites else None
+
+    def sample(self, k: int, rng: np.random.Generator, *, replace: bool = True) -> list[Any]:
+        """``k`` candidates drawn uniformly from the elites with our seeded ``rng``.
+
+        pyribs' ``sample_elites`` draws from the archive's own generator, whose state
+        would not survive a checkpoint; drawing here keeps resumed runs identical.
+
+        Raises:
+            ValueError: The archive is empty.
+        """
+        if self.empty:
+            raise ValueError("cannot sample from an empty archive")
+        elites = self.elites()
+        picks = rng.choice(len(elites), size=k, replace=replace or k > len(elites))
+        return [elites[i].candidate for i in picks]
+
+    @property
+    def stats(self) -> ArchiveStats:
+        """num_elites, coverage, qd_score (with the explicit offset), obj_max, obj_mean."""
+        s = self._archive.stats
+
+        def number(value: Any) -> float | None:
+            return None if value is None or not math.isfinite(float(value)) else float(value)
+
+        return ArchiveStats(
+            num_elites=int(s.num_elites),
+            cells=self.cells,
+            coverage=float(s.coverage),
+            qd_score=float(s.qd_score),
+            qd_score_offset=self.qd_score_offset,
+            obj_max=number(s.obj_max) if s.num_elites else None,
+            obj_mean=number(s.obj_mean) if s.num_elites else None,
+        )
+
+    # --- checkpoints ----------------------------------------------------------------
+
+    def to_records(self, domain: Domain) -> list[dict[str, Any]]:
+        """JSON-able records of every elite, through the domain's ``encode``."""
+        return [
+            {
+                "candidate": domain.encode(e.candidate),
+                "objective": e.objective,
+                "measures": list(e.measures),
+                "info": e.info,
+            }
+            for e in self.elites()
+        ]
+
+    def add_records(self, records: Sequence[dict[str, Any]], domain: Domain) -> None:
+        """Re-insert elites saved by :meth:`to_records` (decoded by the domain).
+
+        Raises:
+            ValueError: A record is missing a field or holds a bad value; the message
+                names the record.
+        """
+        candidates, evaluations = [], []
+        for i, record in enumerate(records):
+            try:
+                candidates.append(domain.decode(record["candidate"]))
+                evaluations.append(
+                    Evaluation(
+                        objective=float(record["objective"]),
+                        measures=tuple(record["measures"]),
+                        info=dict(record.get("info", {})),
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"archive record {i} is malformed: {error}") from error
+        status = self.add(candidates, evaluations)
+        if len(records) and not np.all(status == 2):
+            lost = int(np.sum(status != 2))
+            raise ValueError(
+                f"{lost} of {len(records)} records did not land in a cell of their own; "
+                "the checkpoint does not match this archive's measures"
+            )

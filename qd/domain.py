@@ -1,0 +1,240 @@
+"""The plug-in contract: what the engine asks of a domain, and nothing more.
+
+A domain is one class. The engine asks it for its descriptor axes (``measures``), for
+seed candidates (``initial``), for a way to make children (``variation``), and for a
+score (``evaluate``). Everything else (archives, emitters, checkpoints, reports) is
+the engine's job, so a new domain stays a few dozen lines.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+MeasureKind = Literal["uniform", "edges", "categorical"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One descriptor axis of the archive.
+
+    Three kinds exist because real studies need all three: uniform bins over a range
+    (tree size), explicit bin edges (QDAIF's 20 bins that are fine near 0 and 1, where
+    an LM judge's probabilities pile up), and categorical labels (poetry genre).
+
+    Build one with :meth:`uniform`, :meth:`with_edges` or :meth:`categorical` rather
+    than the constructor.
+
+    Attributes:
+        name: Identifier used in configs, metrics and plots.
+        kind: ``"uniform"``, ``"edges"`` or ``"categorical"``.
+        bounds: For numeric kinds, every bin boundary from low to high (``bins + 1``
+            values); empty for categorical axes.
+        labels: For categorical axes, the allowed values in display order.
+        label: Human label for plot axes.
+    """
+
+    name: str
+    kind: MeasureKind
+    bounds: tuple[float, ...] = ()
+    labels: tuple[str, ...] = ()
+    label: str = ""
+
+    @classmethod
+    def uniform(cls, name: str, low: float, high: float, bins: int, *, label: str = "") -> Measure:
+        """An axis cut into ``bins`` equal bins over ``[low, high]``."""
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise ValueError(f"measure {name!r}: need finite low < high, got {low}, {high}")
+        if int(bins) != bins or bins < 1:
+            raise ValueError(f"measure {name!r}: bins must be a positive integer, got {bins}")
+        edges = tuple(float(v) for v in np.linspace(low, high, int(bins) + 1))
+        return cls(name, "uniform", edges, (), label or name)
+
+    @classmethod
+    def with_edges(cls, name: str, edges: Sequence[float], *, label: str = "") -> Measure:
+        """An axis with explicit, possibly non-uniform bin boundaries.
+
+        Args:
+            name: Axis identifier.
+            edges: All boundaries in increasing order, ends included: ``[0, 0.005, ...,
+                0.995, 1]`` gives QDAIF's 20 bins on ``[0, 1]``.
+            label: Human label for plots.
+
+        Raises:
+            ValueError: Fewer than two edges, or edges not strictly increasing.
+        """
+        values = tuple(float(v) for v in edges)
+        if len(values) < 2:
+            raise ValueError(f"measure {name!r}: give at least two edges (low and high)")
+        if any(not math.isfinite(v) for v in values) or any(
+            b <= a for a, b in itertools.pairwise(values)
+        ):
+            raise ValueError(f"measure {name!r}: edges must be finite and strictly increasing")
+        return cls(name, "edges", values, (), label or name)
+
+    @classmethod
+    def categorical(cls, name: str, labels: Sequence[str], *, label: str = "") -> Measure:
+        """An axis of named categories (one bin each)."""
+        values = tuple(str(v) for v in labels)
+        if not values or len(set(values)) != len(values):
+            raise ValueError(f"measure {name!r}: labels must be non-empty and unique")
+        return cls(name, "categorical", (), values, label or name)
+
+    @property
+    def bins(self) -> int:
+        """Number of cells along this axis."""
+        return len(self.labels) if self.kind == "categorical" else len(self.bounds) - 1
+
+    @property
+    def low(self) -> float:
+        return 0.0 if self.kind == "categorical" else self.bounds[0]
+
+    @property
+    def high(self) -> float:
+        return float(self.bins) if self.kind == "categorical" else self.bounds[-1]
+
+    def bin_of(self, value: Any) -> int:
+        """Index of the bin holding ``value``; values outside the range are clipped.
+
+        Raises:
+            ValueError: A categorical value that is not one of the labels.
+        """
+        if self.kind == "categorical":
+            try:
+                return self.labels.index(str(value))
+            except ValueError:
+                raise ValueError(
+                    f"measure {self.name!r}: {value!r} is not one of {list(self.labels)}"
+                ) from None
+        if self.kind == "uniform":
+            # pyribs' GridArchive rule (with its epsilon), so bins and cells always agree.
+            scaled = (float(value) - self.low) * self.bins / (self.high - self.low)
+            index = int(np.floor(scaled + 1e-6))
+        else:
+            index = int(np.searchsorted(self.bounds, float(value), side="right")) - 1
+        return min(max(index, 0), self.bins - 1)
+
+    def to_grid(self, value: Any) -> float:
+        """Map a raw value to a coordinate on a uniform grid of ``bins`` unit cells.
+
+        Explicit edges and categories become the centre of their unit cell, so pyribs'
+        GridArchive holds every kind of axis without a home-made archive (the raw
+        value is kept beside the elite).
+        """
+        if self.kind == "uniform":
+            return float(np.clip(float(value), self.low, self.high))
+        return self.bin_of(value) + 0.5
+
+    @property
+    def grid_range(self) -> tuple[float, float]:
+        """The range of :meth:`to_grid` values, as given to a GridArchive."""
+        return (self.low, self.high) if self.kind == "uniform" else (0.0, float(self.bins))
+
+    def check(self, value: Any) -> str | None:
+        """Why ``value`` cannot be a measure on this axis, or None if it can."""
+        if self.kind == "categorical":
+            return (
+                None
+                if str(value) in self.labels
+                else (f"{self.name}={value!r} is not one of {list(self.labels)}")
+            )
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return f"{self.name}={value!r} is not a number"
+        return None if math.isfinite(number) else f"{self.name}={value!r} is not finite"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a domain says about one candidate.
+
+    Attributes:
+        objective: Quality, higher is better. Keep it bounded (for example in [0, 1])
+            so QD scores compare across runs.
+        measures: One value per measure axis: a number, or a label for categorical axes.
+        info: Anything worth keeping (raw LM answers, error on data). Must be JSON-able:
+            it is written to checkpoints with the elite.
+        invalid_reason: Set for candidates that cannot be scored; such a candidate is
+            logged to ``events.jsonl`` and never enters the archive.
+    """
+
+    objective: float = float("nan")
+    measures: tuple[Any, ...] = ()
+    info: dict[str, Any] = field(default_factory=dict)
+    invalid_reason: str | None = None
+
+    @classmethod
+    def invalid(cls, reason: str, **info: Any) -> Evaluation:
+        """A candidate that could not be scored, and why."""
+        return cls(info=dict(info), invalid_reason=str(reason) or "invalid")
+
+    @property
+    def valid(self) -> bool:
+        return self.invalid_reason is None
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A variation operator: a plain function from parents to children.
+
+    As in DEAP, an operator is a documented function, not a class hierarchy: ``fn``
+    takes ``arity`` parents and a ``numpy.random.Generator`` and returns a list of
+    children. The emitter samples the parents and keeps the first child.
+
+    Attributes:
+        fn: ``fn(parents, rng) -> list of children``.
+        arity: How many parents ``fn`` takes.
+        name: Shown in logs and metrics.
+    """
+
+    fn: Callable[[Sequence[Any], np.random.Generator], list[Any]]
+    arity: int = 1
+    name: str = "variation"
+
+    def __call__(self, parents: Sequence[Any], rng: np.random.Generator) -> list[Any]:
+        return self.fn(parents, rng)
+
+
+class Domain:
+    """Base class of every domain plug-in.
+
+    Subclasses set ``name`` and ``measures`` (usually in ``__init__``, from their
+    keyword arguments, which come from the ``[domain]`` table of an experiment config)
+    and implement :meth:`initial`, :meth:`variation` and :meth:`evaluate`. Override
+    :meth:`encode` / :meth:`decode` when candidates are not JSON values already, and
+    :meth:`render` to show an elite in reports. ``qd.testing.check_domain`` proves a
+    subclass keeps the contract.
+    """
+
+    name: ClassVar[str] = "domain"
+    measures: Sequence[Measure] = ()
+
+    def initial(self, n: int, rng: np.random.Generator) -> list[Any]:
+        """``n`` seed candidates (random trees, seed texts, random levels)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement initial(n, rng)")
+
+    def variation(self) -> Operator:
+        """The default operator that turns parents into children."""
+        raise NotImplementedError(f"{type(self).__name__} must implement variation()")
+
+    def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        """One :class:`Evaluation` per candidate, in order; never raise for bad input."""
+        raise NotImplementedError(f"{type(self).__name__} must implement evaluate(batch)")
+
+    def encode(self, candidate: Any) -> Any:
+        """Candidate -> JSON value, for checkpoints that outlive a code change."""
+        return candidate
+
+    def decode(self, data: Any) -> Any:
+        """Inverse of :meth:`encode`."""
+        return data
+
+    def render(self, candidate: Any, info: dict[str, Any] | None = None) -> Any:
+        """A matplotlib Figure or a string showing the candidate; text by default."""
+        return str(candidate)

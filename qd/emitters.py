@@ -1,0 +1,94 @@
+"""pyribs emitters and a scheduler for candidates that are not vectors.
+
+pyribs' built-in emitters perturb numeric vectors. Ours ask a domain operator for
+children of archive elites instead, so the same pyribs Scheduler drives text, trees
+and levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from ribs.emitters import EmitterBase
+from ribs.schedulers import Scheduler
+
+from qd.archive import Archive, object_array
+from qd.domain import Operator
+
+
+class OperatorEmitter(EmitterBase):
+    """Makes ``batch_size`` children per ask by applying an operator to sampled elites.
+
+    While the archive is empty it asks the domain for random initial candidates
+    instead, as pyribs' emitters start from ``x0``.
+
+    Args:
+        archive: The archive parents are drawn from.
+        operator: The variation operator.
+        initial: ``initial(n, rng)``: the domain's seed candidates.
+        batch_size: Children per ask.
+        rng: The run's seeded generator (shared, so a checkpoint saves one state).
+    """
+
+    def __init__(
+        self,
+        archive: Archive,
+        *,
+        operator: Operator,
+        initial: Callable[[int, np.random.Generator], list[Any]],
+        batch_size: int,
+        rng: np.random.Generator,
+    ) -> None:
+        super().__init__(
+            archive.pyribs, solution_dim=(), bounds=None, lower_bounds=None, upper_bounds=None
+        )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.qd_archive = archive
+        self.operator = operator
+        self.initial = initial
+        self.batch_size = int(batch_size)
+        self.rng = rng
+        self.last_status: np.ndarray | None = None
+
+    def tell(self, solution, objective, measures, add_info, **fields) -> None:
+        """Remember pyribs' add status, so the search can count what entered the archive."""
+        self.last_status = np.asarray(add_info["status"])
+
+    def ask(self) -> np.ndarray:
+        if self.qd_archive.empty:
+            return object_array(list(self.initial(self.batch_size, self.rng)))
+        children = []
+        for _ in range(self.batch_size):
+            parents = self.qd_archive.sample(self.operator.arity, self.rng)
+            offspring = self.operator(parents, self.rng)
+            children.append(offspring[0] if offspring else parents[0])
+        return object_array(children)
+
+
+class ValidityScheduler(Scheduler):
+    """A pyribs Scheduler that keeps invalid candidates out of the archive.
+
+    pyribs expects every asked solution back in ``tell`` with finite objective and
+    measures. A candidate that could not be scored has neither, so ``tell`` takes a
+    boolean ``valid`` field: invalid rows get status 0 (not added) and their emitter
+    still hears about them.
+    """
+
+    def _add_to_archives(self, data: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
+        valid = data.pop("valid", None)
+        if valid is None:
+            return super()._add_to_archives(data)
+        valid = np.asarray(valid, dtype=bool)
+        n = len(valid)
+        status = np.zeros(n, dtype=np.int32)
+        value = np.zeros(n, dtype=float)
+        if valid.any():
+            add_info = self.archive.add(
+                **{k: None if v is None else v[valid] for k, v in data.items()}
+            )
+            status[valid] = add_info["status"]
+            value[valid] = add_info["value"]
+        return {"status": status, "value": value}

@@ -1,0 +1,161 @@
+"""The MAP-Elites loop: ask -> evaluate -> tell -> callbacks.
+
+A pyribs Scheduler asks our operator emitters for a batch, an evaluator scores it,
+the scheduler tells the archive, and callbacks log metrics, draw the progress bar and
+write checkpoints. One seeded ``numpy.random.Generator`` drives every random choice,
+so the same seed (and the same LM replies) gives the same run, and a checkpoint that
+saves the generator's state resumes it exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qd.archive import Archive, ArchiveStats
+from qd.domain import Domain, Evaluation, Operator
+from qd.emitters import OperatorEmitter, ValidityScheduler
+from qd.evaluation import Evaluator, InProcessEvaluator
+
+
+@dataclass(frozen=True)
+class IterationResult:
+    """What one iteration did, handed to every callback.
+
+    Attributes:
+        iteration: 1-based number of the iteration just finished.
+        evaluations: Candidates evaluated so far in the run, this iteration included.
+        stats: Archive statistics after the iteration.
+        added: Candidates that entered the archive (new cell or better elite).
+        invalid: ``(candidate, evaluation)`` pairs that could not be scored.
+        seconds: Wall time of the iteration.
+    """
+
+    iteration: int
+    evaluations: int
+    stats: ArchiveStats
+    added: int
+    invalid: list[tuple[Any, Evaluation]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def metrics(self) -> dict[str, Any]:
+        """The flat record written as one line of ``metrics.jsonl``."""
+        return {
+            "iteration": self.iteration,
+            "evaluations": self.evaluations,
+            **self.stats.as_dict(),
+            "added": self.added,
+            "invalid": len(self.invalid),
+            "seconds": round(self.seconds, 4),
+        }
+
+
+Callback = Callable[["Search", IterationResult], None]
+
+
+class Search:
+    """MAP-Elites over a domain, driven by a pyribs Scheduler.
+
+    Args:
+        domain: The plug-in being searched.
+        archive: Where elites live; may already hold elites (a resumed run).
+        rng: The run's generator; its state is the run's state.
+        batch_size: Children per emitter per iteration.
+        emitters: Number of operator emitters (each makes ``batch_size`` children).
+        operator: Overrides ``domain.variation()``.
+        evaluator: Defaults to scoring in process.
+        callbacks: Called as ``callback(search, result)`` after each iteration.
+        iteration: Iterations already done (non-zero when resuming).
+        evaluations: Evaluations already done (non-zero when resuming).
+    """
+
+    def __init__(
+        self,
+        domain: Domain,
+        archive: Archive,
+        *,
+        rng: np.random.Generator,
+        batch_size: int = 32,
+        emitters: int = 1,
+        operator: Operator | None = None,
+        evaluator: Evaluator | None = None,
+        callbacks: Sequence[Callback] = (),
+        iteration: int = 0,
+        evaluations: int = 0,
+    ) -> None:
+        if emitters < 1:
+            raise ValueError(f"emitters must be at least 1, got {emitters}")
+        self.domain = domain
+        self.archive = archive
+        self.rng = rng
+        self.evaluator = evaluator or InProcessEvaluator(domain)
+        self.callbacks = list(callbacks)
+        self.iteration = int(iteration)
+        self.evaluations = int(evaluations)
+        operator = operator or domain.variation()
+        self.scheduler = ValidityScheduler(
+            archive.pyribs,
+            [
+                OperatorEmitter(
+                    archive,
+                    operator=operator,
+                    initial=domain.initial,
+                    batch_size=batch_size,
+                    rng=rng,
+                )
+                for _ in range(emitters)
+            ],
+        )
+
+    def step(self) -> IterationResult:
+        """Run one iteration and call the callbacks."""
+        started = time.perf_counter()
+        candidates = list(self.scheduler.ask())
+        evaluations = self.evaluator.evaluate(candidates)
+        self.scheduler.tell(**self._tell_fields(candidates, evaluations))
+        status = self.scheduler_status
+        self.iteration += 1
+        self.evaluations += len(candidates)
+        result = IterationResult(
+            iteration=self.iteration,
+            evaluations=self.evaluations,
+            stats=self.archive.stats,
+            added=status,
+            invalid=[(c, e) for c, e in zip(candidates, evaluations, strict=True) if not e.valid],
+            seconds=time.perf_counter() - started,
+        )
+        for callback in self.callbacks:
+            callback(self, result)
+        return result
+
+    def run(self, iterations: int) -> Archive:
+        """Run until ``iterations`` iterations have been done in total."""
+        while self.iteration < iterations:
+            self.step()
+        return self.archive
+
+    def _tell_fields(
+        self, candidates: list[Any], evaluations: list[Evaluation]
+    ) -> dict[str, np.ndarray]:
+        """Scheduler ``tell`` arrays; invalid rows get placeholders and ``valid=False``."""
+        placeholder = Evaluation(
+            objective=0.0,
+            measures=tuple(
+                m.labels[0] if m.kind == "categorical" else m.low for m in self.archive.measures
+            ),
+        )
+        rows = [e if e.valid else placeholder for e in evaluations]
+        fields = self.archive.fields(candidates, rows)
+        del fields["solution"]
+        fields["valid"] = np.array([e.valid for e in evaluations], dtype=bool)
+        return fields
+
+    @property
+    def scheduler_status(self) -> int:
+        """How many candidates of the last tell entered the archive."""
+        statuses = [getattr(emitter, "last_status", None) for emitter in self.scheduler.emitters]
+        return int(sum(int(np.sum(s > 0)) for s in statuses if s is not None))
