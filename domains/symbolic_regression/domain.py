@@ -96,7 +96,7 @@ class SymbolicRegression(Domain):
             raise ValueError("max_depth must be >= 1 and max_size >= 3")
         if len(init_depth) != 2 or not 0 <= init_depth[0] <= init_depth[1] <= max_depth:
             raise ValueError(f"init_depth must be (min, max) within 0..{max_depth}")
-        if not (0 <= p_crossover and 0 <= p_constant and p_crossover + p_constant <= 1):
+        if not (p_crossover >= 0 and p_constant >= 0 and p_crossover + p_constant <= 1):
             raise ValueError("p_crossover and p_constant must be >= 0 and sum to at most 1")
         self.params = {
             "benchmark": benchmark,
@@ -228,11 +228,12 @@ class SymbolicRegression(Domain):
             train = evaluate_tree(candidate, data.X_train)
             test = evaluate_tree(candidate, data.X_test)
         if self.benchmark.n_vars == 1:
-            order = np.argsort(data.X_test[:, 0])
-            ax.plot(
-                data.X_test[order, 0], data.y_test[order], color="0.6", lw=3, label="target (test)"
-            )
-            ax.plot(data.X_test[order, 0], test[order], color="C1", label="formula (test)")
+            points = np.concatenate([data.X_train[:, 0], data.X_test[:, 0]])
+            dense = np.linspace(points.min(), points.max(), 400)[:, None]
+            with np.errstate(all="ignore"):
+                curve = evaluate_tree(candidate, dense)
+            ax.plot(dense[:, 0], self.benchmark.evaluate(dense), color="0.6", lw=3, label="target")
+            ax.plot(dense[:, 0], curve, color="C1", label="formula")
             ax.scatter(data.X_train[:, 0], data.y_train, s=12, color="C0", label="train")
             ax.set_xlabel("x1")
             ax.set_ylabel("y")

@@ -1,0 +1,139 @@
+"""The ``qd`` command: run, resume, report and list domains.
+
+Mistakes a user can fix (a bad config key, an unknown domain, a missing run) print
+one line on stderr and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from qd.config import ConfigError, load_config
+from qd.progress import ProgressBar
+from qd.registry import load_domain_class, registered_domains
+from qd.runs import RunDirectory, RunError, execute, start
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Quality-diversity search: a map of many good and different candidates.",
+)
+err = Console(file=sys.stderr)
+USAGE_ERROR = 2
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(USAGE_ERROR)
+
+
+def _execute(run: RunDirectory, *, resume: bool, iterations: int | None, quiet: bool) -> None:
+    config = run.load_config()
+    total = iterations or config.search.iterations
+    done = run.latest_checkpoint().iteration if resume and run.latest_checkpoint() else 0
+    bar = None if quiet else ProgressBar(total, start=done, console=err)
+    try:
+        search = execute(run, iterations=iterations, resume=resume, callbacks=[bar] if bar else [])
+    except KeyboardInterrupt:
+        if bar:
+            bar.close()
+        err.print(f"interrupted; continue with: qd resume {run.path}")
+        raise typer.Exit(130) from None
+    finally:
+        if bar:
+            bar.close()
+    s = search.archive.stats
+    best = "-" if s.obj_max is None else f"{s.obj_max:.4g}"
+    typer.echo(
+        f"{run.path}: {search.iteration} iterations, {search.evaluations} evaluations, "
+        f"{s.num_elites} elites, coverage {s.coverage:.1%}, QD score {s.qd_score:.4g}, "
+        f"best {best}"
+    )
+
+
+@app.command()
+def run(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Experiment file.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a key, e.g. --set search.iterations=30."),
+    ] = None,
+    runs_dir: Annotated[Path, typer.Option(help="Where run directories go.")] = Path("runs"),
+    name: Annotated[str | None, typer.Option(help="Run name (default: the config's).")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing run of that name.")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+) -> None:
+    """Start a run: runs/<name>/ gets the config, logs and checkpoints."""
+    try:
+        overrides = list(set_ or []) + ([f'name="{name}"'] if name else [])
+        config = load_config(config_path, overrides)
+        directory = start(config, runs_dir, force=force)
+        _execute(directory, resume=False, iterations=None, quiet=quiet)
+    except (ConfigError, RunError) as error:
+        raise fail(str(error)) from None
+
+
+@app.command()
+def resume(
+    run_path: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    iterations: Annotated[
+        int | None, typer.Option(help="New total iterations (extends a finished run).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+) -> None:
+    """Continue a run from its newest checkpoint, every elite and the RNG restored."""
+    try:
+        _execute(RunDirectory(run_path), resume=True, iterations=iterations, quiet=quiet)
+    except (ConfigError, RunError) as error:
+        raise fail(str(error)) from None
+
+
+@app.command()
+def report(
+    run_path: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    top: Annotated[int, typer.Option(help="How many top elites to show.")] = 5,
+) -> None:
+    """Write RUN/report.md with the archive heatmap, curves and top elites."""
+    from qd.report import write_report
+
+    try:
+        page = write_report(run_path, top=top)
+    except (ConfigError, RunError) as error:
+        raise fail(str(error)) from None
+    typer.echo(f"wrote {page}")
+
+
+@app.command()
+def domains() -> None:
+    """List registered domains and their measures (with default options)."""
+    table = Table("domain", "class", "measures (defaults)")
+    for name, target in sorted(registered_domains().items()):
+        try:
+            measures = "; ".join(
+                f"{m.name}: {_axis(m)}" for m in load_domain_class(name)().measures
+            )
+        except Exception as error:
+            measures = f"(cannot load: {error})"
+        table.add_row(name, target, measures)
+    Console().print(table)
+
+
+def _axis(measure) -> str:
+    if measure.kind == "categorical":
+        return f"{len(measure.labels)} labels {list(measure.labels)}"
+    kind = "bins" if measure.kind == "uniform" else "explicit bins"
+    return f"{measure.bins} {kind} on [{measure.low:g}, {measure.high:g}]"
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Experiment configs: TOML in, a validated ``ExperimentConfig`` out.
+
+Every mistake in a config (a misspelt key, a wrong type, an unknown domain option)
+becomes one :class:`ConfigError` that names the key, so the CLI can print one line
+instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qd.domain import Domain
+from qd.evaluation import BACKENDS
+from qd.registry import UnknownDomainError, load_domain_class
+
+
+class ConfigError(ValueError):
+    """A config that cannot be run; the message names the key and what to do."""
+
+
+@dataclass
+class ArchiveConfig:
+    kind: str = "grid"
+    cells: int | None = None
+    qd_score_offset: float = 0.0
+
+
+@dataclass
+class SearchConfig:
+    iterations: int = 100
+    batch_size: int = 32
+    emitters: int = 1
+    checkpoint_every: int = 10
+
+
+@dataclass
+class EvaluationConfig:
+    backend: str = "inprocess"
+    workers: int | None = None
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole experiment. ``domain`` holds ``name`` plus the domain's own options."""
+
+    name: str = "experiment"
+    seed: int = 0
+    domain: dict[str, Any] = field(default_factory=dict)
+    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, as written to ``runs/<name>/config.toml``."""
+        return _drop_none(asdict(self))
+
+    def domain_options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.domain.items() if k != "name"}
+
+    def build_domain(self) -> Domain:
+        """Instantiate the configured domain.
+
+        Raises:
+            ConfigError: Unknown domain, unknown option, or a value the domain refuses.
+        """
+        name = self.domain.get("name")
+        try:
+            cls = load_domain_class(name)
+        except UnknownDomainError as error:
+            raise ConfigError(f"domain.name: {error}") from None
+        options = self.domain_options()
+        accepted = _accepted_options(cls)
+        if accepted is not None:
+            for key in options:
+                if key not in accepted:
+                    raise ConfigError(
+                        f"domain.{key}: not an option of domain {name!r}"
+                        f"{_did_you_mean(key, accepted)}; options: {', '.join(sorted(accepted))}"
+                    )
+        try:
+            return cls(**options)
+        except (TypeError, ValueError, KeyError) as error:
+            message = error.args[0] if error.args else str(error)
+            raise ConfigError(f"domain ({name}): {message}") from None
+
+
+SECTIONS = {"archive": ArchiveConfig, "search": SearchConfig, "evaluation": EvaluationConfig}
+TOP_LEVEL = {"name": str, "seed": int, "domain": dict, **dict.fromkeys(SECTIONS, dict)}
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Read a TOML experiment file and apply ``key=value`` overrides.
+
+    Args:
+        path: The TOML file.
+        overrides: Strings like ``search.iterations=30``; values are parsed as TOML
+            (``30``, ``0.5``, ``"text"``, ``[1, 2]``), bare words as strings.
+
+    Raises:
+        ConfigError: Missing or unreadable file, TOML syntax error, or a bad key/value.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    data.setdefault("name", path.stem)
+    for override in overrides:
+        apply_override(data, override)
+    return parse_config(data)
+
+
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Set ``a.b=value`` in a nested dict, parsing the value as TOML."""
+    key, sep, raw = override.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--set {override!r}: expected key=value, e.g. search.iterations=30")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {key}: {part!r} is not a table")
+    node[leaf] = value
+
+
+def parse_config(data: dict[str, Any]) -> ExperimentConfig:
+    """Validate a config dict (as read from TOML) into an ExperimentConfig.
+
+    Raises:
+        ConfigError: The first bad key, named in full (``search.iterations``).
+    """
+    for key, value in data.items():
+        if key not in TOP_LEVEL:
+            raise ConfigError(
+                f"{key}: unknown key{_did_you_mean(key, TOP_LEVEL)}; "
+                f"top-level keys are {', '.join(TOP_LEVEL)}"
+            )
+        if not isinstance(value, TOP_LEVEL[key]):
+            raise ConfigError(f"{key}: expected {_kind(TOP_LEVEL[key])}, got {value!r}")
+    domain = dict(data.get("domain", {}))
+    if not isinstance(domain.get("name"), str) or not domain["name"]:
+        raise ConfigError("domain.name: missing; set it to a domain from `qd domains`")
+    sections = {name: _section(name, cls, data.get(name, {})) for name, cls in SECTIONS.items()}
+    config = ExperimentConfig(
+        name=data.get("name", "experiment"), seed=data.get("seed", 0), domain=domain, **sections
+    )
+    _check_values(config)
+    return config
+
+
+def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
+    defaults = cls()
+    fields = asdict(defaults)
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{name}.{key}: unknown key{_did_you_mean(key, fields)}; "
+                f"[{name}] takes {', '.join(fields)}"
+            )
+        expected = type(fields[key]) if fields[key] is not None else int
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(f"{name}.{key}: expected {_kind(expected)}, got {value!r}")
+        setattr(defaults, key, value)
+    return defaults
+
+
+def _check_values(config: ExperimentConfig) -> None:
+    search = config.search
+    for key in ("iterations", "batch_size", "emitters", "checkpoint_every"):
+        if getattr(search, key) < 1:
+            raise ConfigError(f"search.{key}: must be at least 1, got {getattr(search, key)}")
+    if config.archive.kind not in ("grid", "cvt"):
+        raise ConfigError(f"archive.kind: {config.archive.kind!r} is not 'grid' or 'cvt'")
+    if config.archive.kind == "cvt" and not config.archive.cells:
+        raise ConfigError("archive.cells: required when archive.kind is 'cvt'")
+    if config.evaluation.backend not in BACKENDS:
+        raise ConfigError(
+            f"evaluation.backend: {config.evaluation.backend!r} is not one of {list(BACKENDS)}"
+        )
+    if config.evaluation.workers is not None and config.evaluation.workers < 1:
+        raise ConfigError("evaluation.workers: must be at least 1")
+    if not config.name or "/" in config.name:
+        raise ConfigError(f"name: {config.name!r} must be a non-empty name without '/'")
+
+
+def _accepted_options(cls: type) -> set[str] | None:
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.name != "self"}
+
+
+def _did_you_mean(key: str, options) -> str:
+    close = difflib.get_close_matches(key, list(options), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _kind(cls: type) -> str:
+    return {int: "an integer", float: "a number", str: "a string", dict: "a table"}.get(
+        cls, cls.__name__
+    )
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    return value

@@ -1,0 +1,368 @@
+"""The run directory: resolved config, metrics and event logs, checkpoints, resume.
+
+``runs/<name>/`` holds ``config.toml`` (as resolved), ``metrics.jsonl`` (one line per
+iteration), ``events.jsonl`` (invalid candidates and why) and ``archive-<iter>.json``
+checkpoints. A checkpoint is JSON (elites through the domain's ``encode``, the RNG
+state, counters), written to a temporary file, fsynced and renamed, so a crash at any
+instant leaves the previous checkpoint whole. ``resume`` rebuilds the archive from the
+newest checkpoint, cuts the logs back to it and goes on: an interrupted run ends in
+the same archive as an uninterrupted one with the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+
+from qd.archive import Archive
+from qd.config import ConfigError, ExperimentConfig, load_config, parse_config
+from qd.domain import Domain
+from qd.evaluation import make_evaluator
+from qd.search import IterationResult, Search
+
+CHECKPOINT_FORMAT = 1
+CHECKPOINTS_KEPT = 3
+
+
+class RunError(RuntimeError):
+    """A run directory that cannot be started or resumed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A run's state after a whole iteration."""
+
+    iteration: int
+    evaluations: int
+    rng_state: dict[str, Any]
+    records: list[dict[str, Any]]
+    centroids: list[list[float]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "iteration": self.iteration,
+            "evaluations": self.evaluations,
+            "rng": self.rng_state,
+            "centroids": self.centroids,
+            "archive": self.records,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+        if data.get("format") != CHECKPOINT_FORMAT:
+            raise RunError(f"checkpoint format {data.get('format')!r} is not {CHECKPOINT_FORMAT}")
+        return cls(
+            iteration=int(data["iteration"]),
+            evaluations=int(data["evaluations"]),
+            rng_state=data["rng"],
+            records=list(data["archive"]),
+            centroids=data.get("centroids"),
+        )
+
+
+class RunDirectory:
+    """Paths and file operations of one run; knows nothing of the search itself."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.toml"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def events_path(self) -> Path:
+        return self.path / "events.jsonl"
+
+    def create(self, config: ExperimentConfig, *, force: bool = False) -> None:
+        """Make the directory and write the resolved config.
+
+        Raises:
+            RunError: The run exists and ``force`` is false.
+        """
+        if self.path.exists() and any(self.path.iterdir()):
+            if not force:
+                raise RunError(
+                    f"run directory {self.path} already exists; continue it with "
+                    f"`qd resume {self.path}`, or pass --force to start it again"
+                )
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.write_config(config)
+
+    def write_config(self, config: ExperimentConfig) -> None:
+        atomic_write(self.config_path, tomli_w.dumps(config.to_dict()))
+
+    def load_config(self) -> ExperimentConfig:
+        if not self.config_path.exists():
+            raise RunError(f"{self.path} is not a run directory (no config.toml)")
+        return load_config(self.config_path)
+
+    def checkpoints(self) -> list[Path]:
+        """Checkpoint files, oldest first."""
+        return sorted(self.path.glob("archive-*.json"))
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest checkpoint that reads whole (older ones are the fallback)."""
+        for path in reversed(self.checkpoints()):
+            try:
+                return Checkpoint.from_json(json.loads(path.read_text()))
+            except (OSError, ValueError, KeyError):
+                continue
+        return None
+
+    def write_checkpoint(self, checkpoint: Checkpoint) -> Path:
+        path = self.path / f"archive-{checkpoint.iteration:06d}.json"
+        atomic_write(path, json.dumps(checkpoint.to_json()))
+        for old in self.checkpoints()[:-CHECKPOINTS_KEPT]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def append(self, path: Path, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with path.open("a") as handle:
+                handle.writelines(json.dumps(row, default=_json_default) + "\n" for row in rows)
+
+    def read_jsonl(self, path: Path) -> list[dict[str, Any]]:
+        """Rows of a log; a torn last line (a crash mid-write) is skipped."""
+        if not path.exists():
+            return []
+        rows = []
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return rows
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return self.read_jsonl(self.metrics_path)
+
+    def events(self) -> list[dict[str, Any]]:
+        return self.read_jsonl(self.events_path)
+
+    def truncate_logs(self, iteration: int) -> None:
+        """Drop log rows written after ``iteration`` (they will be written again)."""
+        for path in (self.metrics_path, self.events_path):
+            rows = [r for r in self.read_jsonl(path) if r.get("iteration", 0) <= iteration]
+            atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file, fsync and rename: readers see old or new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return repr(value)
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+def build_archive(config: ExperimentConfig, domain: Domain, centroids=None) -> Archive:
+    try:
+        return Archive(
+            domain.measures,
+            kind=config.archive.kind,
+            cells=config.archive.cells,
+            centroids=centroids,
+            qd_score_offset=config.archive.qd_score_offset,
+            seed=config.seed,
+        )
+    except ValueError as error:
+        raise ConfigError(f"archive: {error}") from None
+
+
+class RunLogger:
+    """Callback that writes metrics, events and periodic checkpoints of a search."""
+
+    def __init__(self, run: RunDirectory, domain: Domain, *, checkpoint_every: int) -> None:
+        self.run = run
+        self.domain = domain
+        self.checkpoint_every = checkpoint_every
+
+    def __call__(self, search: Search, result: IterationResult) -> None:
+        self.run.append(
+            self.run.events_path,
+            [
+                {
+                    "iteration": result.iteration,
+                    "event": "invalid",
+                    "reason": evaluation.invalid_reason,
+                    "candidate": _encoded(self.domain, candidate),
+                    "info": evaluation.info,
+                }
+                for candidate, evaluation in result.invalid
+            ],
+        )
+        self.run.append(self.run.metrics_path, [result.metrics()])
+        if result.iteration % self.checkpoint_every == 0:
+            self.checkpoint(search)
+
+    def checkpoint(self, search: Search) -> Path:
+        centroids = search.archive.centroids
+        return self.run.write_checkpoint(
+            Checkpoint(
+                iteration=search.iteration,
+                evaluations=search.evaluations,
+                rng_state=search.rng.bit_generator.state,
+                records=search.archive.to_records(self.domain),
+                centroids=None if centroids is None else centroids.tolist(),
+            )
+        )
+
+
+def _encoded(domain: Domain, candidate: Any) -> Any:
+    try:
+        json.dumps(encoded := domain.encode(candidate))
+        return encoded
+    except Exception:
+        return repr(candidate)[:2000]
+
+
+def start(
+    config: ExperimentConfig, runs_dir: str | Path = "runs", *, force: bool = False
+) -> RunDirectory:
+    """Create ``runs_dir/<config.name>`` for a new run (nothing is run yet)."""
+    config.build_domain()  # fail on a bad domain before touching the disk
+    run = RunDirectory(Path(runs_dir) / config.name)
+    run.create(config, force=force)
+    return run
+
+
+def execute(
+    run: RunDirectory, *, iterations: int | None = None, callbacks=(), resume: bool = False
+) -> Search:
+    """Run (or resume) the search in ``run`` until the configured iterations.
+
+    Ctrl-C once finishes the current iteration, writes a checkpoint and stops; twice
+    stops at once (the last checkpoint still holds).
+
+    Args:
+        run: A directory made by :func:`start`.
+        iterations: New total (to extend a finished run); written to its config.
+        callbacks: Extra ``callback(search, result)`` (progress bars).
+        resume: Continue from the newest checkpoint, if any.
+
+    Raises:
+        RunError: Not a run directory, or a checkpoint that does not fit the config.
+        KeyboardInterrupt: After a graceful stop on Ctrl-C.
+    """
+    config = run.load_config()
+    if iterations is not None:
+        config.search.iterations = int(iterations)
+        config = parse_config(config.to_dict())
+        run.write_config(config)
+    domain = config.build_domain()
+    checkpoint = run.latest_checkpoint() if resume else None
+    rng = np.random.default_rng(config.seed)
+    archive = build_archive(config, domain, checkpoint.centroids if checkpoint else None)
+    if checkpoint is not None:
+        try:
+            archive.add_records(checkpoint.records, domain)
+        except ValueError as error:
+            raise RunError(f"{run.path}: cannot restore the checkpoint: {error}") from None
+        rng.bit_generator.state = checkpoint.rng_state
+        run.truncate_logs(checkpoint.iteration)
+    elif resume:
+        run.truncate_logs(0)
+    logger = RunLogger(run, domain, checkpoint_every=config.search.checkpoint_every)
+    evaluator = make_evaluator(domain, config.evaluation.backend, config.evaluation.workers)
+    search = Search(
+        domain,
+        archive,
+        rng=rng,
+        batch_size=config.search.batch_size,
+        emitters=config.search.emitters,
+        evaluator=evaluator,
+        callbacks=[logger, *callbacks],
+        iteration=checkpoint.iteration if checkpoint else 0,
+        evaluations=checkpoint.evaluations if checkpoint else 0,
+    )
+    try:
+        with _graceful_interrupt() as stop_requested:
+            while search.iteration < config.search.iterations:
+                search.step()
+                if stop_requested():
+                    logger.checkpoint(search)
+                    raise KeyboardInterrupt
+        if search.iteration % config.search.checkpoint_every:
+            logger.checkpoint(search)
+    finally:
+        evaluator.close()
+    return search
+
+
+@contextmanager
+def _graceful_interrupt() -> Iterator[Any]:
+    """First SIGINT: ask the loop to stop after this iteration. Second: stop now."""
+    requested = {"count": 0, "at": 0.0}
+
+    def handler(signum, frame):
+        requested["count"] += 1
+        requested["at"] = time.monotonic()
+        if requested["count"] > 1:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield lambda: False
+        return
+    try:
+        yield lambda: requested["count"] > 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def load_archive(run: RunDirectory) -> tuple[ExperimentConfig, Domain, Archive, Checkpoint]:
+    """The run's config, domain and archive at its newest checkpoint.
+
+    Raises:
+        RunError: No checkpoint yet.
+    """
+    config = run.load_config()
+    domain = config.build_domain()
+    checkpoint = run.latest_checkpoint()
+    if checkpoint is None:
+        raise RunError(f"{run.path} has no checkpoint yet; run it with `qd run` first")
+    archive = build_archive(config, domain, checkpoint.centroids)
+    archive.add_records(checkpoint.records, domain)
+    return config, domain, archive, checkpoint
