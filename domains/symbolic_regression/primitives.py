@@ -49,6 +49,8 @@ FUNCTIONS: dict[str, tuple[object, int]] = {
     "exp": (guarded_exp, 1),
     "log": (guarded_log, 1),
 }
+_CALL = {name: function for name, (function, _) in FUNCTIONS.items()}
+_FLOAT = np.dtype(float)
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 
 
@@ -90,20 +92,36 @@ def evaluate_tree(tree: gp.PrimitiveTree, X: np.ndarray) -> np.ndarray:
         X: Inputs, shape ``(n_points, n_vars)``.
 
     Returns:
-        Array of shape ``(n_points,)`` (possibly with inf or NaN).
+        A new array of shape ``(n_points,)`` (possibly with inf or NaN).
     """
-    columns = {f"x{i + 1}": X[:, i] for i in range(X.shape[1])}
+    # The hot loop of every fitness evaluation: one ufunc call per node and as little
+    # Python around it as possible (bound methods, one dict lookup, no temporaries).
+    n_points, n_vars = X.shape
+    columns = {"x1": X[:, 0]} if n_vars == 1 else dict(zip(variable_names(n_vars), X.T))
+    call = _CALL
+    primitive = gp.Primitive
     stack: list = []
+    push, pop = stack.append, stack.pop
     for node in reversed(tree):
-        if isinstance(node, gp.Primitive):
-            function = FUNCTIONS[node.name][0]
-            args = [stack.pop() for _ in range(node.arity)]
-            stack.append(function(*args))
-        elif isinstance(node.value, str):
-            stack.append(columns[node.value])
+        if isinstance(node, primitive):
+            if node.arity == 2:
+                push(call[node.name](pop(), pop()))  # pops the first argument first
+            else:
+                push(call[node.name](pop()))
         else:
-            stack.append(float(node.value))
-    return np.broadcast_to(np.asarray(stack[0], dtype=float), (X.shape[0],))
+            value = node.value
+            push(columns[value] if isinstance(value, str) else float(value))
+    result = stack[0]
+    if (
+        len(tree) > 1  # a lone variable is a view of X: copy it below
+        and result.__class__ is np.ndarray
+        and result.dtype is _FLOAT
+        and result.shape == (n_points,)
+    ):
+        return result
+    out = np.empty(n_points)
+    out[...] = result  # a constant (formula without variables), or a copy of a column
+    return out
 
 
 def to_infix(tree: gp.PrimitiveTree) -> str:
