@@ -70,7 +70,7 @@ def check_domain(
 
     try:
         junk = domain.evaluate([None, _Unscorable()])
-    except Exception as error:  # noqa: BLE001 - reporting what the domain did
+    except Exception as error:
         raise AssertionError(
             f"{name}.evaluate raised {type(error).__name__}: {error} on bad input; return "
             "Evaluation.invalid(reason) for candidates you cannot score"
