@@ -118,7 +118,7 @@ def domains() -> None:
             measures = "; ".join(
                 f"{m.name}: {_axis(m)}" for m in load_domain_class(name)().measures
             )
-        except Exception as error:
+        except Exception as error:  # one broken plug-in must not hide the others
             measures = f"(cannot load: {error})"
         table.add_row(name, target, measures)
     Console().print(table)

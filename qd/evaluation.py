@@ -38,7 +38,7 @@ def checked_evaluate(domain: Domain, batch: Sequence[Any]) -> list[Evaluation]:
     """
     try:
         results = list(domain.evaluate(batch))
-    except Exception:
+    except Exception:  # a domain bug must not end the run
         if len(batch) == 1:
             return [_crash(traceback.format_exc())]
         return [item for candidate in batch for item in checked_evaluate(domain, [candidate])]

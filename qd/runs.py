@@ -253,7 +253,7 @@ def _encoded(domain: Domain, candidate: Any) -> Any:
     try:
         json.dumps(encoded := domain.encode(candidate))
         return encoded
-    except Exception:
+    except Exception:  # an event is logged even for odd candidates
         return repr(candidate)[:2000]
 
 
