@@ -31,7 +31,7 @@ from deap import gp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from domains.symbolic_regression.primitives import evaluate_tree, make_pset  # noqa: E402
+from domains.symbolic_regression.primitives import evaluate_tree, make_pset
 
 TARGET_SPEEDUP = 50.0
 TARGET_POINTS = 100
@@ -50,9 +50,7 @@ def run_ours(trees: Sequence[gp.PrimitiveTree], X: np.ndarray) -> list[np.ndarra
         return [evaluate_tree(tree, X) for tree in trees]
 
 
-def run_deap(
-    trees: Sequence[gp.PrimitiveTree], X: np.ndarray, pset: gp.PrimitiveSet
-) -> list[list]:
+def run_deap(trees: Sequence[gp.PrimitiveTree], X: np.ndarray, pset: gp.PrimitiveSet) -> list[list]:
     """Every tree on every row of ``X`` the DEAP way: compile, then call once per point."""
     column = X[:, 0]
     outputs = []

@@ -135,17 +135,37 @@ class SymbolicRegression(Domain):
                 "depth", 0, self.max_depth + 1, self.max_depth + 1, label="tree depth"
             )
         if descriptor == "nonlinear":
-            return Measure.uniform("nonlinear", 0, 11, 11, label="nonlinear functions")
+            return Measure.uniform(
+                "nonlinear", 0, 11, 11, label="nonlinear functions (last bin: 10+)"
+            )
         n = self.benchmark.n_vars
         return Measure.uniform("variables", 0, n + 1, n + 1, label="distinct variables")
 
     # --- the contract -------------------------------------------------------------
 
     def initial(self, n: int, rng: np.random.Generator) -> list[gp.PrimitiveTree]:
-        """Ramped half-and-half trees (DEAP's ``genHalfAndHalf``)."""
+        """Ramped half-and-half trees (DEAP's ``genHalfAndHalf``) of at most ``max_size`` nodes.
+
+        Raises:
+            ValueError: ``init_depth`` is too deep to give trees within ``max_size``.
+        """
         _seed_deap(rng)
         low, high = self.init_depth
-        return [gp.PrimitiveTree(gp.genHalfAndHalf(self.pset, low, high)) for _ in range(n)]
+        trees = []
+        for _ in range(n):
+            # Redraw oversized trees: variation falls back to a parent when a child breaks
+            # the limits, so a parent over max_size would breed children over it too.
+            for _attempt in range(100):
+                tree = gp.PrimitiveTree(gp.genHalfAndHalf(self.pset, low, high))
+                if len(tree) <= self.max_size:
+                    break
+            else:
+                raise ValueError(
+                    f"init_depth {list(self.init_depth)} gives trees over max_size "
+                    f"{self.max_size}: lower init_depth or raise max_size"
+                )
+            trees.append(tree)
+        return trees
 
     def variation(self) -> Operator:
         """Crossover, subtree mutation or constant mutation, within the static limits."""
@@ -180,8 +200,17 @@ class SymbolicRegression(Domain):
             if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
                 results.append(Evaluation.invalid(f"not a GP tree: {type(tree).__name__}"))
                 continue
-            with np.errstate(all="ignore"):
-                prediction = evaluate_tree(tree, self.data.X_train)
+            try:
+                with np.errstate(all="ignore"):
+                    prediction = evaluate_tree(tree, self.data.X_train)
+            except KeyError as missing:  # a tree built over another primitive set
+                results.append(
+                    Evaluation.invalid(
+                        f"tree uses {missing}, which is not among this domain's variables "
+                        f"{self.pset.arguments} or functions {self.params['functions']}"
+                    )
+                )
+                continue
             error = nrmse(prediction, self.data.y_train)
             results.append(
                 Evaluation(

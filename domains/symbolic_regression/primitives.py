@@ -97,7 +97,10 @@ def evaluate_tree(tree: gp.PrimitiveTree, X: np.ndarray) -> np.ndarray:
     # The hot loop of every fitness evaluation: one ufunc call per node and as little
     # Python around it as possible (bound methods, one dict lookup, no temporaries).
     n_points, n_vars = X.shape
-    columns = {"x1": X[:, 0]} if n_vars == 1 else dict(zip(variable_names(n_vars), X.T))
+    if n_vars == 1:
+        columns = {"x1": X[:, 0]}
+    else:
+        columns = dict(zip(variable_names(n_vars), X.T, strict=True))
     call = _CALL
     primitive = gp.Primitive
     stack: list = []
@@ -176,7 +179,10 @@ def decode_tree(tokens: Sequence[str | float], pset: gp.PrimitiveSet) -> gp.Prim
         needed += (node.arity if isinstance(node, gp.Primitive) else 0) - 1
         nodes.append(node)
         if needed == 0 and position != len(tokens) - 1:
-            raise ValueError(f"expression ends at token {position} but more tokens follow")
+            raise ValueError(
+                f"expression ends at token {position} but more tokens follow, starting with "
+                f"token {position + 1} ({tokens[position + 1]!r})"
+            )
     if needed != 0 or not nodes:
         raise ValueError("expression is incomplete: a function lacks arguments")
     return gp.PrimitiveTree(nodes)
