@@ -165,7 +165,10 @@ class Archive:
     def coordinates(self, measures: Sequence[Sequence[Any]]) -> np.ndarray:
         """Raw measure tuples -> the coordinates the pyribs archive indexes by."""
         if self._categorical:
-            rows = [tuple(str(v) for v in row) for row in measures]
+            rows = [
+                tuple(m.labels[m.bin_of(v)] for m, v in zip(self.measures, row, strict=True))
+                for row in measures
+            ]
             array = np.empty((len(rows), len(self.measures)), dtype=object)
             for i, row in enumerate(rows):
                 array[i, :] = row
@@ -236,6 +239,11 @@ class Archive:
             return (cell,)
         return tuple(m.bin_of(v) for m, v in zip(self.measures, raw, strict=True))
 
+    def cell_objectives(self) -> dict[int, float]:
+        """Objective of each occupied cell, cheaply (no Elite objects)."""
+        data = self._archive.data(["index", "objective"])
+        return dict(zip(data["index"].tolist(), data["objective"].tolist(), strict=True))
+
     def best(self) -> Elite | None:
         """The elite with the highest objective, or None when empty."""
         elites = self.elites()
@@ -298,19 +306,29 @@ class Archive:
         candidates, evaluations = [], []
         for i, record in enumerate(records):
             try:
+                objective = float(record["objective"])
+                measures = tuple(record["measures"])
+                if not math.isfinite(objective):
+                    raise ValueError(f"objective {objective} is not finite")
+                if len(measures) != len(self.measures):
+                    raise ValueError(
+                        f"{len(measures)} measures for an archive of {len(self.measures)}"
+                    )
+                for measure, value in zip(self.measures, measures, strict=True):
+                    if problem := measure.check(value):
+                        raise ValueError(problem)
                 candidates.append(domain.decode(record["candidate"]))
                 evaluations.append(
                     Evaluation(
-                        objective=float(record["objective"]),
-                        measures=tuple(record["measures"]),
-                        info=dict(record.get("info", {})),
+                        objective=objective, measures=measures, info=dict(record.get("info", {}))
                     )
                 )
-            except (KeyError, TypeError, ValueError) as error:
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
                 raise ValueError(f"archive record {i} is malformed: {error}") from error
-        status = self.add(candidates, evaluations)
-        if len(records) and not np.all(status == 2):
-            lost = int(np.sum(status != 2))
+        before = len(self)
+        self.add(candidates, evaluations)
+        if len(self) - before != len(records):
+            lost = len(records) - (len(self) - before)
             raise ValueError(
                 f"{lost} of {len(records)} records did not land in a cell of their own; "
                 "the checkpoint does not match this archive's measures"

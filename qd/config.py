@@ -85,8 +85,8 @@ class ExperimentConfig:
         try:
             return cls(**options)
         except (TypeError, ValueError, KeyError) as error:
-            message = error.args[0] if error.args else str(error)
-            raise ConfigError(f"domain ({name}): {message}") from None
+            message = str(error.args[0] if error.args else error)
+            raise ConfigError(f"{_blamed_key(message, options)} ({name}): {message}") from None
 
 
 SECTIONS = {"archive": ArchiveConfig, "search": SearchConfig, "evaluation": EvaluationConfig}
@@ -109,6 +109,8 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     data.setdefault("name", path.stem)
@@ -180,6 +182,8 @@ def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
 
 
 def _check_values(config: ExperimentConfig) -> None:
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
+        raise ConfigError(f"seed: expected a non-negative integer, got {config.seed!r}")
     search = config.search
     for key in ("iterations", "batch_size", "emitters", "checkpoint_every"):
         if getattr(search, key) < 1:
@@ -196,6 +200,14 @@ def _check_values(config: ExperimentConfig) -> None:
         raise ConfigError("evaluation.workers: must be at least 1")
     if not config.name or "/" in config.name:
         raise ConfigError(f"name: {config.name!r} must be a non-empty name without '/'")
+
+
+def _blamed_key(message: str, options: dict[str, Any]) -> str:
+    """The ``domain.<option>`` a domain's error message is about, or ``domain``."""
+    for key, value in options.items():
+        if message.startswith(f"{key}:") or (str(value) and str(value) in message):
+            return f"domain.{key}"
+    return "domain"
 
 
 def _accepted_options(cls: type) -> set[str] | None:

@@ -51,11 +51,6 @@ class OperatorEmitter(EmitterBase):
         self.initial = initial
         self.batch_size = int(batch_size)
         self.rng = rng
-        self.last_status: np.ndarray | None = None
-
-    def tell(self, solution, objective, measures, add_info, **fields) -> None:
-        """Remember pyribs' add status, so the search can count what entered the archive."""
-        self.last_status = np.asarray(add_info["status"])
 
     def ask(self) -> np.ndarray:
         if self.qd_archive.empty:

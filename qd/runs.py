@@ -62,8 +62,10 @@ class Checkpoint:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
+        if not isinstance(data, dict):
+            raise ValueError(f"a checkpoint is a JSON object, not {type(data).__name__}")
         if data.get("format") != CHECKPOINT_FORMAT:
-            raise RunError(f"checkpoint format {data.get('format')!r} is not {CHECKPOINT_FORMAT}")
+            raise ValueError(f"checkpoint format {data.get('format')!r} is not {CHECKPOINT_FORMAT}")
         return cls(
             iteration=int(data["iteration"]),
             evaluations=int(data["evaluations"]),
@@ -124,7 +126,7 @@ class RunDirectory:
         for path in reversed(self.checkpoints()):
             try:
                 return Checkpoint.from_json(json.loads(path.read_text()))
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
         return None
 

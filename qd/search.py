@@ -116,15 +116,17 @@ class Search:
         started = time.perf_counter()
         candidates = list(self.scheduler.ask())
         evaluations = self.evaluator.evaluate(candidates)
+        before = self.archive.cell_objectives()
         self.scheduler.tell(**self._tell_fields(candidates, evaluations))
-        status = self.scheduler_status
+        after = self.archive.cell_objectives()
+        added = sum(1 for cell, value in after.items() if before.get(cell) != value)
         self.iteration += 1
         self.evaluations += len(candidates)
         result = IterationResult(
             iteration=self.iteration,
             evaluations=self.evaluations,
             stats=self.archive.stats,
-            added=status,
+            added=added,
             invalid=[(c, e) for c, e in zip(candidates, evaluations, strict=True) if not e.valid],
             seconds=time.perf_counter() - started,
         )
@@ -153,9 +155,3 @@ class Search:
         del fields["solution"]
         fields["valid"] = np.array([e.valid for e in evaluations], dtype=bool)
         return fields
-
-    @property
-    def scheduler_status(self) -> int:
-        """How many candidates of the last tell entered the archive."""
-        statuses = [getattr(emitter, "last_status", None) for emitter in self.scheduler.emitters]
-        return int(sum(int(np.sum(s > 0)) for s in statuses if s is not None))

@@ -127,4 +127,9 @@ def _check_results(domain: Domain, batch: list, results: Any) -> None:
         for measure, value in zip(domain.measures, result.measures, strict=True):
             problem = measure.check(value)
             assert problem is None, f"{name}: {problem}"
-        json.dumps(result.info)
+        try:
+            json.dumps(result.info)
+        except TypeError as error:
+            raise AssertionError(
+                f"{name}: Evaluation.info must be JSON (it goes into checkpoints): {error}"
+            ) from error
