@@ -84,6 +84,20 @@ def object_array(items: Sequence[Any]) -> np.ndarray:
     return array
 
 
+def sample_from(
+    pool: Sequence[Any], k: int, rng: np.random.Generator, *, replace: bool = True
+) -> list[Any]:
+    """``k`` items of ``pool`` drawn uniformly with ``rng``.
+
+    Raises:
+        ValueError: The pool is empty.
+    """
+    if not len(pool):
+        raise ValueError("cannot sample from an empty archive")
+    picks = rng.choice(len(pool), size=k, replace=replace or k > len(pool))
+    return [pool[i] for i in picks]
+
+
 class Archive:
     """A MAP-Elites archive of arbitrary candidates over the domain's measures.
 
@@ -258,11 +272,13 @@ class Archive:
         Raises:
             ValueError: The archive is empty.
         """
-        if self.empty:
-            raise ValueError("cannot sample from an empty archive")
-        elites = self.elites()
-        picks = rng.choice(len(elites), size=k, replace=replace or k > len(elites))
-        return [elites[i].candidate for i in picks]
+        return sample_from(self.candidates(), k, rng, replace=replace)
+
+    def candidates(self) -> list[Any]:
+        """The elites' candidates alone, ordered by cell (cheaper than :meth:`elites`)."""
+        data = self._archive.data(["index", "solution"])
+        order = np.argsort(data["index"], kind="stable")
+        return [data["solution"][i] for i in order]
 
     @property
     def stats(self) -> ArchiveStats:

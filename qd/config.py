@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,20 @@ class ExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, as written to ``runs/<name>/config.toml``."""
         return _drop_none(asdict(self))
+
+    def with_domain_defaults(self) -> ExperimentConfig:
+        """A copy whose ``domain`` table also lists the options left at their defaults.
+
+        Written to the run directory, so a default changed in code later cannot change
+        what a resumed run does.
+        """
+        cls = load_domain_class(self.domain["name"])
+        defaults = {
+            p.name: _toml_value(p.default)
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.default is not inspect.Parameter.empty and _toml_value(p.default) is not None
+        }
+        return replace(self, domain={"name": self.domain["name"], **defaults, **self.domain})
 
     def domain_options(self) -> dict[str, Any]:
         return {k: v for k, v in self.domain.items() if k != "name"}
@@ -205,7 +219,7 @@ def _check_values(config: ExperimentConfig) -> None:
 def _blamed_key(message: str, options: dict[str, Any]) -> str:
     """The ``domain.<option>`` a domain's error message is about, or ``domain``."""
     for key, value in options.items():
-        if message.startswith(f"{key}:") or (str(value) and str(value) in message):
+        if message.startswith(f"{key}:") or (isinstance(value, str) and repr(value) in message):
             return f"domain.{key}"
     return "domain"
 
@@ -226,6 +240,16 @@ def _kind(cls: type) -> str:
     return {int: "an integer", float: "a number", str: "a string", dict: "a table"}.get(
         cls, cls.__name__
     )
+
+
+def _toml_value(value: Any) -> Any:
+    """``value`` as TOML can hold it (tuples become lists), or None if it cannot."""
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        items = [_toml_value(v) for v in value]
+        return None if any(v is None for v in items) else items
+    return None
 
 
 def _drop_none(value: Any) -> Any:

@@ -14,7 +14,7 @@ import numpy as np
 from ribs.emitters import EmitterBase
 from ribs.schedulers import Scheduler
 
-from qd.archive import Archive, object_array
+from qd.archive import Archive, object_array, sample_from
 from qd.domain import Operator
 
 
@@ -55,9 +55,10 @@ class OperatorEmitter(EmitterBase):
     def ask(self) -> np.ndarray:
         if self.qd_archive.empty:
             return object_array(list(self.initial(self.batch_size, self.rng)))
+        pool = self.qd_archive.candidates()
         children = []
         for _ in range(self.batch_size):
-            parents = self.qd_archive.sample(self.operator.arity, self.rng)
+            parents = sample_from(pool, self.operator.arity, self.rng)
             offspring = self.operator(parents, self.rng)
             children.append(offspring[0] if offspring else parents[0])
         return object_array(children)

@@ -264,6 +264,7 @@ def start(
 ) -> RunDirectory:
     """Create ``runs_dir/<config.name>`` for a new run (nothing is run yet)."""
     config.build_domain()  # fail on a bad domain before touching the disk
+    config = config.with_domain_defaults()
     run = RunDirectory(Path(runs_dir) / config.name)
     run.create(config, force=force)
     return run
@@ -288,6 +289,11 @@ def execute(
         KeyboardInterrupt: After a graceful stop on Ctrl-C.
     """
     config = run.load_config()
+    done = run.latest_checkpoint() if resume else None
+    if iterations is not None and done is not None and iterations < done.iteration:
+        raise RunError(
+            f"--iterations {iterations} is below the {done.iteration} iterations already done"
+        )
     if iterations is not None:
         config.search.iterations = int(iterations)
         config = parse_config(config.to_dict())

@@ -167,7 +167,10 @@ def test_start_writes_the_resolved_config_and_refuses_to_overwrite(tmp_path: Pat
     config = sr_config("exp")
     run = start(config, tmp_path)
     assert run.path == tmp_path / "exp"
-    assert run.load_config() == config
+    resolved = run.load_config()
+    assert resolved == config.with_domain_defaults()
+    assert resolved.domain["max_depth"] == 5  # given options win over defaults
+    assert resolved.domain["benchmark"] == "koza-1"  # defaults are written down too
     with pytest.raises(RunError, match="already exists"):
         start(config, tmp_path)
     (run.path / "metrics.jsonl").write_text('{"iteration": 1}\n')
