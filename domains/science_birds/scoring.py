@@ -529,3 +529,34 @@ def format_table(
 
     rule = "-" * len(line(header))
     return "\n".join([line(header), rule, *map(line, rows), rule, line(footer)])
+
+
+def select_for_score(candidates: Sequence[TrialResult], k: int) -> list[int]:
+    """Indices of ``k`` candidates whose set scores well under :func:`letter_score`.
+
+    The letter score multiplies mean quality by the diversity of the set, so the ``k``
+    best levels alone can score 0 when they all look alike to the classifier. Greedy
+    selection (start from the best, then add whichever candidate raises the set's
+    score most) is how a QD archive's spread turns into a competition score.
+
+    Args:
+        candidates: Scored levels (an archive's elites).
+        k: Set size (the competition's trials per letter).
+
+    Returns:
+        Up to ``k`` distinct indices into ``candidates``, in the order picked.
+    """
+    ok = [i for i, c in enumerate(candidates) if not c.failed]
+    if not ok:
+        return []
+    quality = {i: candidates[i].stability * candidates[i].similarity for i in ok}
+    chosen = [max(ok, key=quality.__getitem__)]
+    while len(chosen) < min(k, len(ok)):
+        rest = [i for i in ok if i not in chosen]
+
+        def gain(i: int) -> tuple[float, float]:
+            trial_set = [candidates[j] for j in [*chosen, i]]
+            return (letter_score(trial_set, trials_expected=k).score, quality[i])
+
+        chosen.append(max(rest, key=gain))
+    return chosen

@@ -1,0 +1,263 @@
+"""Science Birds levels shaped like a letter, as a QD domain (ChatGPT4PCG 2, and beyond).
+
+A candidate is a level program: a tuple of ``(block_type, x)`` drops (or, as an LM
+writes it, program text, parsed safely and never run). Evaluation builds the level
+with the competition's drop semantics, settles it in Box2D, rasterises the settled
+blocks and asks the letter classifier how much it looks like the target letter.
+Objective = stability x similarity, the competition's per-trial quality. The map
+spreads levels over the structure's shape (width x height by default), so one run
+yields many stable, recognisable and different levels for one letter.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from domains.science_birds.classifier import LETTERS, LetterClassifier
+from domains.science_birds.converter import LevelBuildError, build_level
+from domains.science_birds.language import LevelParseError, parse_program
+from domains.science_birds.level import BLOCK_SIZE, GRID_HEIGHT, GRID_WIDTH, Drop, Level
+from domains.science_birds.physics import simulate
+from domains.science_birds.raster import rasterize_poses
+from qd.domain import Domain, Evaluation, Measure, Operator
+
+EXAMPLES_DIR = Path(__file__).with_name("examples")
+BLOCK_TYPES = tuple(BLOCK_SIZE)
+DESCRIPTORS = ("width", "height", "blocks", "b13_share")
+Program = tuple[tuple[str, int], ...]
+
+
+@functools.cache
+def shared_classifier() -> LetterClassifier:
+    """The shipped classifier, loaded once per process (workers included)."""
+    return LetterClassifier.load()
+
+
+def example_program(letter: str) -> Program:
+    """The hand-built level for ``letter`` shipped in ``examples/``."""
+    source = (EXAMPLES_DIR / f"{letter.upper()}.py").read_text()
+    return tuple((d.block_type, d.x) for d in parse_program(source))
+
+
+def to_source(program: Program) -> str:
+    """The program as ``drop_block`` calls, as a competitor's LM would write it."""
+    return "\n".join(f"drop_block('{kind}', {x})" for kind, x in program)
+
+
+class ScienceBirdsLetters(Domain):
+    """Stable Science Birds structures that look like one uppercase letter.
+
+    Args:
+        letter: The target letter, ``A`` .. ``Z``.
+        descriptors: Two of ``width`` (columns spanned), ``height`` (rows), ``blocks``
+            (count) and ``b13_share`` (share of upright blocks).
+        max_drops: Longest program (drops) the operators make, and the parser allows.
+        seed_examples: Start half of the initial population from the shipped hand-built
+            letters (all 26, mutated towards the target), the rest random.
+        p_crossover: Chance a child is a one-point crossover of two elites' programs;
+            otherwise one drop is added, removed, moved or retyped.
+        trials: Physics trials per level (best counts), as the competition's 3.
+
+    Raises:
+        ValueError: Unknown letter or descriptor.
+    """
+
+    name = "science_birds"
+
+    def __init__(
+        self,
+        *,
+        letter: str = "A",
+        descriptors: Sequence[str] = ("width", "height"),
+        max_drops: int = 40,
+        seed_examples: bool = True,
+        p_crossover: float = 0.2,
+        trials: int = 3,
+    ) -> None:
+        if not isinstance(letter, str) or letter.upper() not in LETTERS or len(letter) != 1:
+            raise ValueError(f"letter: {letter!r} is not an uppercase letter A-Z")
+        unknown = [d for d in descriptors if d not in DESCRIPTORS]
+        if unknown or not 1 <= len(descriptors) <= 2:
+            raise ValueError(f"descriptors must be one or two of {list(DESCRIPTORS)}")
+        if max_drops < 1 or not 0 <= p_crossover <= 1 or trials < 1:
+            raise ValueError("need max_drops >= 1, 0 <= p_crossover <= 1 and trials >= 1")
+        self.params = {
+            "letter": letter.upper(),
+            "descriptors": list(descriptors),
+            "max_drops": max_drops,
+            "seed_examples": seed_examples,
+            "p_crossover": p_crossover,
+            "trials": trials,
+        }
+        self.letter = letter.upper()
+        self.descriptors = tuple(descriptors)
+        self.max_drops = int(max_drops)
+        self.seed_examples = bool(seed_examples)
+        self.p_crossover = float(p_crossover)
+        self.trials = int(trials)
+        self.measures = tuple(_measure(d, self.max_drops) for d in self.descriptors)
+
+    def __reduce__(self):
+        return (functools.partial(type(self), **self.params), ())
+
+    # --- the contract -------------------------------------------------------------
+
+    def initial(self, n: int, rng: np.random.Generator) -> list[Program]:
+        """Random compact programs, and (if enabled) the 26 hand-built letters."""
+        programs: list[Program] = []
+        for i in range(n):
+            if self.seed_examples and i % 2 == 0:
+                letter = LETTERS[int(rng.integers(len(LETTERS)))]
+                programs.append(example_program(letter)[: self.max_drops])
+            else:
+                size = int(rng.integers(4, min(20, self.max_drops) + 1))
+                centre = int(rng.integers(4, 14))
+                programs.append(tuple(_random_drop(rng, centre) for _ in range(size)))
+        return programs
+
+    def variation(self) -> Operator:
+        """One-point crossover of two programs, or one add / remove / move / retype."""
+        return Operator(self._vary, arity=2, name="level-edit")
+
+    def _vary(self, parents: Sequence[Program], rng: np.random.Generator) -> list[Program]:
+        first, second = list(parents[0]), list(parents[1])
+        if rng.random() < self.p_crossover and first and second:
+            cut_a, cut_b = int(rng.integers(len(first) + 1)), int(rng.integers(len(second) + 1))
+            child = first[:cut_a] + second[cut_b:]
+        else:
+            child = _edit(first, rng, max_drops=self.max_drops)
+        return [tuple(child[: self.max_drops]) or tuple(first)]
+
+    def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        levels, results = [], []
+        for candidate in batch:
+            outcome = self._build(candidate)
+            levels.append(outcome if isinstance(outcome, Level) else None)
+            results.append(outcome if isinstance(outcome, Evaluation) else None)
+        settled = {
+            i: simulate(level, trials=self.trials) for i, level in enumerate(levels) if level
+        }
+        if settled:
+            images = np.stack(
+                [
+                    rasterize_poses(
+                        result.poses, [b.block_type for b in levels[i].blocks], degrees=False
+                    )
+                    for i, result in settled.items()
+                ]
+            )
+            probabilities = shared_classifier().predict_proba(images)
+            target = LETTERS.index(self.letter)
+            for row, (i, result) in zip(probabilities, settled.items(), strict=True):
+                level = levels[i]
+                similarity = float(row[target])
+                results[i] = Evaluation(
+                    objective=result.stability * similarity,
+                    measures=tuple(_describe(level)[d] for d in self.descriptors),
+                    info={
+                        "stability": result.stability,
+                        "similarity": similarity,
+                        "predicted": LETTERS[int(np.argmax(row))],
+                        "probabilities": [round(float(p), 5) for p in row],
+                        "blocks": len(level.blocks),
+                        "poses": [[round(v, 4) for v in pose] for pose in result.poses],
+                    },
+                )
+        return results
+
+    def _build(self, candidate: Any) -> Level | Evaluation:
+        try:
+            if isinstance(candidate, str):
+                drops = parse_program(candidate, max_drops=self.max_drops)
+            elif _is_program(candidate):
+                drops = [Drop(kind, int(x), line) for line, (kind, x) in enumerate(candidate, 1)]
+            else:
+                return Evaluation.invalid(f"not a level program: {type(candidate).__name__}")
+            level = build_level(drops)
+        except (LevelParseError, LevelBuildError) as error:
+            return Evaluation.invalid(str(error))
+        if not level.blocks:
+            return Evaluation.invalid("the program drops no block")
+        return level
+
+    def encode(self, candidate: Program) -> list[list]:
+        return [[kind, int(x)] for kind, x in candidate]
+
+    def decode(self, data: Any) -> Program:
+        if not isinstance(data, list) or not _is_program(data):
+            raise ValueError(f"not an encoded level program: {data!r}"[:200])
+        return tuple((str(kind), int(x)) for kind, x in data)
+
+    def render(self, candidate: Any, info: dict | None = None):
+        """The settled level, blocks drawn at their final poses."""
+        from domains.science_birds.render import level_figure
+
+        return level_figure(self, candidate, info)
+
+
+def _measure(descriptor: str, max_drops: int) -> Measure:
+    if descriptor == "width":
+        return Measure.uniform("width", 1, GRID_WIDTH + 1, GRID_WIDTH, label="width (columns)")
+    if descriptor == "height":
+        return Measure.uniform("height", 1, GRID_HEIGHT + 1, GRID_HEIGHT, label="height (rows)")
+    if descriptor == "blocks":
+        bins = max(1, min(max_drops, 20))
+        return Measure.uniform("blocks", 1, max_drops + 1, bins, label="blocks")
+    return Measure.uniform("b13_share", 0, 1, 10, label="share of upright (b13) blocks")
+
+
+def _describe(level: Level) -> dict[str, float]:
+    blocks = level.blocks
+    upright = sum(1 for b in blocks if b.block_type == "b13")
+    return {
+        "width": level.width,
+        "height": level.height,
+        "blocks": len(blocks),
+        "b13_share": upright / len(blocks) if blocks else 0.0,
+    }
+
+
+def _is_program(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(
+        isinstance(d, list | tuple)
+        and len(d) == 2
+        and d[0] in BLOCK_SIZE
+        and isinstance(d[1], int | np.integer)
+        and not isinstance(d[1], bool)
+        for d in value
+    )
+
+
+def _random_drop(rng: np.random.Generator, centre: int) -> tuple[str, int]:
+    kind = BLOCK_TYPES[int(rng.integers(len(BLOCK_TYPES)))]
+    return _clipped(kind, centre + int(rng.integers(-4, 5)))
+
+
+def _edit(program: list, rng: np.random.Generator, *, max_drops: int) -> list:
+    """Add, remove, move or retype one drop (the edits a level designer would make)."""
+    child = list(program)
+    choice = int(rng.integers(4)) if child else 0
+    if choice == 0 and len(child) < max_drops:
+        centre = child[int(rng.integers(len(child)))][1] if child else 8
+        child.insert(int(rng.integers(len(child) + 1)), _random_drop(rng, centre))
+    elif choice == 1 and len(child) > 1:
+        del child[int(rng.integers(len(child)))]
+    elif choice == 2 and child:
+        i = int(rng.integers(len(child)))
+        kind, x = child[i]
+        child[i] = _clipped(kind, x + int(rng.choice([-2, -1, 1, 2])))
+    elif child:
+        i = int(rng.integers(len(child)))
+        child[i] = _clipped(BLOCK_TYPES[int(rng.integers(len(BLOCK_TYPES)))], child[i][1])
+    return child
+
+
+def _clipped(kind: str, x: int) -> tuple[str, int]:
+    """Keep x where the converter accepts the block (b31 needs a column each side)."""
+    low, high = (1, GRID_WIDTH - 2) if kind == "b31" else (0, GRID_WIDTH - 1)
+    return (kind, int(np.clip(x, low, high)))

@@ -1,0 +1,15 @@
+# X: two diagonals of alternating b11 and b31 crossing at a central beam.
+# ruff: noqa: F821
+drop_block("b11", 1)
+drop_block("b11", 7)
+drop_block("b31", 2)
+drop_block("b31", 6)
+drop_block("b11", 3)
+drop_block("b11", 5)
+drop_block("b31", 4)
+drop_block("b11", 3)
+drop_block("b11", 5)
+drop_block("b31", 2)
+drop_block("b31", 6)
+drop_block("b11", 1)
+drop_block("b11", 7)
