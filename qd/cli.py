@@ -124,6 +124,29 @@ def domains() -> None:
     Console().print(table)
 
 
+lm_app = typer.Typer(no_args_is_help=True, help="Language models: the embedded server.")
+app.add_typer(lm_app, name="lm")
+
+
+@lm_app.command("serve")
+def lm_serve(
+    port: Annotated[int, typer.Option(help="Loopback port to listen on.")] = 8080,
+    model: Annotated[
+        Path | None, typer.Option(help="A GGUF file (default: the embedded SmolLM2-135M).")
+    ] = None,
+    n_threads: Annotated[int | None, typer.Option(help="CPU threads (default: all).")] = None,
+    n_ctx: Annotated[int, typer.Option(help="Context length in tokens.")] = 2048,
+) -> None:
+    """Serve the embedded model (llama.cpp, OpenAI-compatible) in the foreground."""
+    from qd.lm.local import LocalServerError, serve
+
+    try:
+        status = serve(model=model, port=port, n_threads=n_threads, n_ctx=n_ctx)
+    except LocalServerError as error:
+        raise fail(str(error)) from None
+    raise typer.Exit(status)
+
+
 def _axis(measure) -> str:
     if measure.kind == "categorical":
         return f"{len(measure.labels)} labels {list(measure.labels)}"
