@@ -121,3 +121,38 @@ def test_domains_lists_symbolic_regression_with_measures(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "symbolic_regression" in result.stdout
     assert "size" in result.stdout and "depth" in result.stdout
+
+
+def test_ctrl_c_finishes_the_iteration_checkpoints_and_resumes(tmp_path):
+    config = tmp_path / "sr.toml"
+    config.write_text(
+        "seed = 3\n"
+        '[domain]\nname = "symbolic_regression"\nbenchmark = "koza-2"\n'
+        "[search]\niterations = 400\nbatch_size = 48\ncheckpoint_every = 100\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [*QD, "run", str(config), "--runs-dir", "runs", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    run = tmp_path / "runs" / "sr"
+    deadline = time.monotonic() + 60
+    while not (run / "metrics.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert f"qd resume {Path('runs') / 'sr'}" in stderr
+    done = json.loads(sorted(run.glob("archive-*.json"))[-1].read_text())["iteration"]
+    assert 0 < done < 400, "the checkpoint is written at the iteration where Ctrl-C came"
+    rows = (run / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(rows[-1])["iteration"] == done
+
+    resumed = qd("resume", str(run), "--iterations", str(done + 5), "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{done + 5} iterations" in resumed.stdout

@@ -143,6 +143,16 @@ def test_server_stops_on_exception_and_keyboard_interrupt():
         assert_stopped(pid, port)
 
 
+def default_sigint() -> None:
+    """Give the child Python's usual Ctrl-C handling.
+
+    A shell starts background jobs (a CI script under nohup, say) with SIGINT ignored,
+    and children inherit that; then Python never installs its KeyboardInterrupt handler
+    and the Ctrl-C tests would test nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_server_stops_when_the_run_gets_ctrl_c(tmp_path):
     script = textwrap.dedent(
         """
@@ -154,7 +164,11 @@ def test_server_stops_when_the_run_gets_ctrl_c(tmp_path):
         """
     )
     child = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        preexec_fn=default_sigint,
     )
     try:
         pid, port = (int(v) for v in child.stdout.readline().split())
@@ -230,6 +244,7 @@ def test_serve_runs_in_the_foreground_until_ctrl_c(tmp_path):
         stderr=subprocess.DEVNULL,
         text=True,
         cwd=tmp_path,
+        preexec_fn=default_sigint,
     )
     try:
         # The server's own access log shares stdout; read until the settings line.
