@@ -45,6 +45,18 @@ class EvaluationConfig:
 
 
 @dataclass
+class LMConfig:
+    """Where the LM is; the API key only ever comes from ``QD_LM_API_KEY``."""
+
+    base_url: str = ""
+    model: str = ""
+    max_concurrency: int = 8
+    timeout: float = 120.0
+    max_retries: int = 4
+    cache: bool = True
+
+
+@dataclass
 class ExperimentConfig:
     """A whole experiment. ``domain`` holds ``name`` plus the domain's own options."""
 
@@ -54,6 +66,7 @@ class ExperimentConfig:
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    lm: LMConfig = field(default_factory=LMConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, as written to ``runs/<name>/config.toml``."""
@@ -103,7 +116,12 @@ class ExperimentConfig:
             raise ConfigError(f"{_blamed_key(message, options)} ({name}): {message}") from None
 
 
-SECTIONS = {"archive": ArchiveConfig, "search": SearchConfig, "evaluation": EvaluationConfig}
+SECTIONS = {
+    "archive": ArchiveConfig,
+    "search": SearchConfig,
+    "evaluation": EvaluationConfig,
+    "lm": LMConfig,
+}
 TOP_LEVEL = {"name": str, "seed": int, "domain": dict, **dict.fromkeys(SECTIONS, dict)}
 
 
@@ -178,6 +196,11 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
 
 
 def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
+    if name == "lm" and "api_key" in values:
+        raise ConfigError(
+            "lm.api_key: set the key in the QD_LM_API_KEY environment variable instead; "
+            "configs are copied into run directories and a key must never be"
+        )
     defaults = cls()
     fields = asdict(defaults)
     for key, value in values.items():
@@ -189,7 +212,7 @@ def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
         expected = type(fields[key]) if fields[key] is not None else int
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"{name}.{key}: expected {_kind(expected)}, got {value!r}")
         setattr(defaults, key, value)
     return defaults
@@ -237,9 +260,8 @@ def _did_you_mean(key: str, options) -> str:
 
 
 def _kind(cls: type) -> str:
-    return {int: "an integer", float: "a number", str: "a string", dict: "a table"}.get(
-        cls, cls.__name__
-    )
+    kinds = {int: "an integer", float: "a number", str: "a string", dict: "a table"}
+    return {**kinds, bool: "true or false"}.get(cls, cls.__name__)
 
 
 def _toml_value(value: Any) -> Any:

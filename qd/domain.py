@@ -214,6 +214,16 @@ class Domain:
 
     name: ClassVar[str] = "domain"
     measures: Sequence[Measure] = ()
+    uses_lm: ClassVar[bool] = False
+    """Set True to have the run open a language model and call :meth:`connect`."""
+
+    def connect(self, *, lm: Any, archive: Any) -> None:
+        """Receive the run's LM (a ``qd.lm.LM``) and archive before the search starts.
+
+        Only called when ``uses_lm`` is True. The run owns both: it starts (and stops)
+        the embedded server when no LM is configured, and LMX operators draw their
+        few-shot examples from the archive.
+        """
 
     def initial(self, n: int, rng: np.random.Generator) -> list[Any]:
         """``n`` seed candidates (random trees, seed texts, random levels)."""

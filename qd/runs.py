@@ -17,8 +17,8 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,10 +215,18 @@ def build_archive(config: ExperimentConfig, domain: Domain, centroids=None) -> A
 class RunLogger:
     """Callback that writes metrics, events and periodic checkpoints of a search."""
 
-    def __init__(self, run: RunDirectory, domain: Domain, *, checkpoint_every: int) -> None:
+    def __init__(
+        self,
+        run: RunDirectory,
+        domain: Domain,
+        *,
+        checkpoint_every: int,
+        extra_metrics: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self.run = run
         self.domain = domain
         self.checkpoint_every = checkpoint_every
+        self.extra_metrics = extra_metrics
 
     def __call__(self, search: Search, result: IterationResult) -> None:
         self.run.append(
@@ -234,7 +242,8 @@ class RunLogger:
                 for candidate, evaluation in result.invalid
             ],
         )
-        self.run.append(self.run.metrics_path, [result.metrics()])
+        extra = self.extra_metrics() if self.extra_metrics else {}
+        self.run.append(self.run.metrics_path, [{**result.metrics(), **extra}])
         if result.iteration % self.checkpoint_every == 0:
             self.checkpoint(search)
 
@@ -311,7 +320,42 @@ def execute(
         run.truncate_logs(checkpoint.iteration)
     elif resume:
         run.truncate_logs(0)
-    logger = RunLogger(run, domain, checkpoint_every=config.search.checkpoint_every)
+    with ExitStack() as stack:
+        lm = stack.enter_context(open_run_lm(run, config)) if domain.uses_lm else None
+        if lm is not None:
+            if config.evaluation.backend != "inprocess":
+                raise ConfigError(
+                    "evaluation.backend: a domain that uses an LM evaluates in process (the "
+                    "LM server does the heavy work); set it to 'inprocess'"
+                )
+            domain.connect(lm=lm, archive=archive)
+        return _search(run, config, domain, archive, rng, checkpoint, callbacks, lm)
+
+
+def open_run_lm(run: RunDirectory, config: ExperimentConfig):
+    """The run's LM: the configured server (config, then env), or the embedded one."""
+    from qd.lm import LMSettings, open_lm, settings_from_env
+
+    lm_config = config.lm
+    settings = settings_from_env(
+        LMSettings(
+            base_url=lm_config.base_url or None,
+            model=lm_config.model or None,
+            max_concurrency=lm_config.max_concurrency,
+            timeout=lm_config.timeout,
+            max_retries=lm_config.max_retries,
+        )
+    )
+    return open_lm(settings, cache=run.path / "lm-cache" if lm_config.cache else None)
+
+
+def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Search:
+    logger = RunLogger(
+        run,
+        domain,
+        checkpoint_every=config.search.checkpoint_every,
+        extra_metrics=(lambda: {"lm": lm.usage.snapshot()}) if lm is not None else None,
+    )
     evaluator = make_evaluator(domain, config.evaluation.backend, config.evaluation.workers)
     search = Search(
         domain,

@@ -245,3 +245,17 @@ def test_registry_finds_shipped_and_path_domains() -> None:
         load_domain_class("domains.symbolic_regression:Nope")
     with pytest.raises(UnknownDomainError, match="not a subclass"):
         load_domain_class("qd.config:ConfigError")
+
+
+def test_lm_section_takes_settings_but_never_an_api_key():
+    config = parse_config(
+        {
+            "domain": {"name": "symbolic_regression"},
+            "lm": {"base_url": "http://127.0.0.1:9/v1", "model": "m", "cache": False},
+        }
+    )
+    assert config.lm.cache is False and config.lm.model == "m"
+    with pytest.raises(ConfigError, match=r"^lm\.api_key: set the key in the QD_LM_API_KEY"):
+        parse_config({"domain": {"name": "symbolic_regression"}, "lm": {"api_key": "sk-x"}})
+    with pytest.raises(ConfigError, match=r"^lm\.cache: expected true or false"):
+        parse_config({"domain": {"name": "symbolic_regression"}, "lm": {"cache": "yes"}})
