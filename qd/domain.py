@@ -191,11 +191,16 @@ class Operator:
         fn: ``fn(parents, rng) -> list of children``.
         arity: How many parents ``fn`` takes.
         name: Shown in logs and metrics.
+        batch: Optional ``batch(n, rng) -> n children`` that picks its own parents
+            from the archive; emitters prefer it, so an LM operator sends one batch of
+            requests per iteration instead of one at a time. A child may be None (a
+            malformed LM reply): it is evaluated, logged as invalid, and skipped.
     """
 
     fn: Callable[[Sequence[Any], np.random.Generator], list[Any]]
     arity: int = 1
     name: str = "variation"
+    batch: Callable[[int, np.random.Generator], list[Any]] | None = None
 
     def __call__(self, parents: Sequence[Any], rng: np.random.Generator) -> list[Any]:
         return self.fn(parents, rng)

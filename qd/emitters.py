@@ -55,6 +55,8 @@ class OperatorEmitter(EmitterBase):
     def ask(self) -> np.ndarray:
         if self.qd_archive.empty:
             return object_array(list(self.initial(self.batch_size, self.rng)))
+        if self.operator.batch is not None:
+            return object_array(list(self.operator.batch(self.batch_size, self.rng)))
         pool = self.qd_archive.candidates()
         children = []
         for _ in range(self.batch_size):

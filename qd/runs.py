@@ -34,6 +34,7 @@ from qd.search import IterationResult, Search
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINTS_KEPT = 3
+LM_CACHE = "lm-cache"
 
 
 class RunError(RuntimeError):
@@ -105,7 +106,10 @@ class RunDirectory:
                     f"run directory {self.path} already exists; continue it with "
                     f"`qd resume {self.path}`, or pass --force to start it again"
                 )
-            shutil.rmtree(self.path)
+            for item in self.path.iterdir():
+                if item.name.startswith(LM_CACHE):
+                    continue  # a rerun of the same config replays LM replies for free
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_config(config)
 
@@ -346,7 +350,7 @@ def open_run_lm(run: RunDirectory, config: ExperimentConfig):
             max_retries=lm_config.max_retries,
         )
     )
-    return open_lm(settings, cache=run.path / "lm-cache" if lm_config.cache else None)
+    return open_lm(settings, cache=run.path / LM_CACHE if lm_config.cache else None)
 
 
 def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Search:
