@@ -15,6 +15,8 @@
 
 from qd.lm.cache import LMCache, cache_key
 from qd.lm.client import LM, Completion, LMError, LMSettings, Usage, settings_from_env
+from qd.lm.feedback import AIFeedback, FeedbackError, label_distribution
+from qd.lm.lmx import LMXVariation, build_prompt
 from qd.lm.local import (
     LocalServer,
     LocalServerError,
@@ -26,15 +28,20 @@ from qd.lm.local import (
 
 __all__ = [
     "LM",
+    "AIFeedback",
     "Completion",
+    "FeedbackError",
     "LMCache",
     "LMError",
     "LMSettings",
+    "LMXVariation",
     "LocalServer",
     "LocalServerError",
     "Usage",
+    "build_prompt",
     "cache_key",
     "default_model_path",
+    "label_distribution",
     "local_server",
     "open_lm",
     "serve",

@@ -1,0 +1,48 @@
+"""QDAIF through the CLI on the real embedded model (SmolLM2-135M on llama.cpp)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytest.importorskip("llama_cpp", reason="the embedded LM server needs llama-cpp-python")
+pytestmark = [pytest.mark.slow, pytest.mark.lm]
+
+
+def qd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QD_LM_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "qd.cli", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_qdaif_run_adds_elites_logs_usage_and_a_rerun_costs_no_lm_calls(tmp_path):
+    args = [
+        "run", str(ROOT / "experiments" / "qdaif_stories2d.toml"),
+        "--set", "search.iterations=5", "--set", "search.batch_size=3",
+        "--set", "domain.max_tokens=24", "--runs-dir", "runs", "--quiet",
+    ]  # fmt: skip
+    first = qd(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run = tmp_path / "runs" / "qdaif_stories2d"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 5
+    assert rows[-1]["num_elites"] > 0
+    usage = rows[-1]["lm"]
+    assert usage["requests"] > 0 and usage["completion_tokens"] > 0
+    assert "api_key" not in (run / "config.toml").read_text()
+
+    again = qd(*args, "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    rerun = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rerun[-1]["lm"]["requests"] == 0
+    assert rerun[-1]["lm"]["cache_hits"] >= usage["requests"]
+    assert rerun[-1]["num_elites"] == rows[-1]["num_elites"]
