@@ -93,6 +93,9 @@ class CreativeWriting(Domain):
             baselines ``fixed``, ``shuffle``, ``random`` and ``quality``.
         max_tokens: Longest text; defaults to the paper's (opinions 50, stories 100).
         min_chars: Shorter replies are invalid (malformed LM output, not a text).
+        judge_top_logprobs: Alternatives read at the judge's first answer token. Small
+            models often start with "The"; 20 still finds the labels further down
+            (OpenAI's chat API allows up to 20).
 
     Raises:
         ValueError: Unknown task, axis or LMX mode.
@@ -109,6 +112,7 @@ class CreativeWriting(Domain):
         lmx: str = "near",
         max_tokens: int | None = None,
         min_chars: int = 20,
+        judge_top_logprobs: int = 20,
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"task: {task!r} is not one of {sorted(TASKS)}")
@@ -129,6 +133,7 @@ class CreativeWriting(Domain):
         self.lmx_mode = lmx
         self.max_tokens = int(max_tokens or spec["max_tokens"])
         self.min_chars = int(min_chars)
+        self.judge_top_logprobs = int(judge_top_logprobs)
         edges = QDAIF_EDGES_20 if len(self.axes) == 1 else QDAIF_EDGES_10
         self.measures = tuple(
             Measure.with_edges(a.name, edges, label=f"P({a.label_a}) vs {a.label_b}")
@@ -149,7 +154,7 @@ class CreativeWriting(Domain):
             seeds=list(self.seeds),
             max_tokens=self.max_tokens,
         )
-        self._feedback = AIFeedback(lm)
+        self._feedback = AIFeedback(lm, top_logprobs=self.judge_top_logprobs)
 
     def _require_lm(self) -> None:
         if self._lmx is None or self._feedback is None:

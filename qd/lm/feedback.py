@@ -169,6 +169,15 @@ def label_distribution(
     if mass <= 0.0:
         info["fallback"] = NO_LABEL
         return _uniform(names), info
+    missing = [label for label, s in sums.items() if s <= 0.0]
+    if missing and len(names) == 2:
+        # Of two labels, one outside the top-k is less likely than the k-th token, not
+        # impossible: give it that bound, so the other reads "very likely", not certain.
+        floor = math.exp(min(lp for _, lp in top if math.isfinite(lp)))
+        for label in missing:
+            sums[label] = floor
+        info["floored"] = {"labels": missing, "floor": floor}
+        mass = sum(sums.values())
     return {label: s / mass for label, s in sums.items()}, info
 
 

@@ -98,7 +98,12 @@ def test_leading_space_variant_recorded() -> None:
     top = first_top("yes_no_space")
     assert " No" in top and "No" not in top
     probs, info = label_distribution(top, ["yes", "no"])
-    assert probs == {"yes": 0.0, "no": 1.0}
+    # "yes" is outside the top-k: it gets the k-th token's probability as a bound
+    floor = math.exp(min(top.values()))
+    no = sum(math.exp(lp) for t, lp in top.items() if t.strip().lower() == "no")
+    assert info["floored"] == {"labels": ["yes"], "floor": floor}
+    assert probs["yes"] == pytest.approx(floor / (floor + no))
+    assert probs["no"] == pytest.approx(no / (floor + no)) and probs["no"] > 0.5
     assert info["matched"] == {" No": "no"}
 
 
