@@ -6,17 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from axes import GENRES, QDAIF_EDGES, TONES
 from ribs.archives import CategoricalArchive, CVTArchive, GridArchive
 
 from qd.archive import Archive, object_array
 from qd.domain import Domain, Evaluation, Measure
-
-QDAIF_EDGES = (
-    0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.10, 0.20, 0.50,
-    0.80, 0.90, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 1,
-)  # fmt: skip
-GENRES = ("haiku", "sonnet", "ballad", "limerick", "hymn")
-TONES = ("happy", "dark", "mysterious", "romantic", "reflective")
 
 NEW, IMPROVE, NOT_ADDED = 2, 1, 0  # pyribs' add status
 
