@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The flagship experiment, then its report (runs/koza1/report.md).
+# The flagship experiment, QDAIF Stories-2D on the embedded model, then its report
+# (runs/qdaif_stories2d/report.md). Symbolic regression: qd run experiments/koza1.toml
 run: install
-	$(VENV)/bin/qd run experiments/koza1.toml --force
-	$(VENV)/bin/qd report runs/koza1
+	$(VENV)/bin/qd run experiments/qdaif_stories2d.toml --force
+	$(VENV)/bin/qd report runs/qdaif_stories2d
 
 test: install
 	$(PY) -m pytest

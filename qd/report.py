@@ -48,6 +48,13 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
         f"| {len(events)} |",
         "",
     ]
+    usage = metrics[-1].get("lm") if metrics else None
+    if usage:
+        lines += [
+            "LM usage (this process): "
+            + ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in usage.items()),
+            "",
+        ]
     flags = _flag_counts(archive.elites())
     if flags:
         lines += [

@@ -47,3 +47,17 @@ def test_malformed_replies_are_invalid_without_calling_the_judge():
     assert [r.valid for r in results] == [False, False, False]
     assert "malformed" in results[0].invalid_reason
     assert "shorter than" in results[1].invalid_reason
+
+
+def test_poetry_is_a_five_by_five_categorical_map_and_needs_an_lm():
+    from domains.creative_writing.poetry import GENRES, TONES, Poetry, rewrite_prompt
+
+    poetry = Poetry()
+    assert [m.labels for m in poetry.measures] == [GENRES, TONES]
+    assert rewrite_prompt("a poem", "haiku", "dark").startswith(
+        "Rewrite this poem as a dark haiku."
+    )
+    results = poetry.evaluate([None, "tiny"])
+    assert [r.valid for r in results] == [False, False]
+    with pytest.raises(RuntimeError, match="qd run"):
+        poetry.initial(1, None)

@@ -46,3 +46,24 @@ def test_qdaif_run_adds_elites_logs_usage_and_a_rerun_costs_no_lm_calls(tmp_path
     assert rerun[-1]["lm"]["requests"] == 0
     assert rerun[-1]["lm"]["cache_hits"] >= usage["requests"]
     assert rerun[-1]["num_elites"] == rows[-1]["num_elites"]
+
+
+def test_poetry_run_judges_labels_from_logprobs_and_logs_off_list_answers(tmp_path):
+    result = qd(
+        "run", str(ROOT / "experiments" / "qdaif_poetry.toml"),
+        "--set", "search.iterations=2", "--set", "search.batch_size=3",
+        "--set", "domain.max_tokens=24", "--runs-dir", "runs", "--quiet",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    run = tmp_path / "runs" / "qdaif_poetry"
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [1, 2]
+    events = (
+        (run / "events.jsonl").read_text().splitlines() if (run / "events.jsonl").exists() else []
+    )
+    assert sum(r["invalid"] for r in rows) == len(events)
+    assert rows[-1]["num_elites"] + len(events) > 0
+    for line in events:  # an off-list judge answer is recorded, with what the judge said
+        event = json.loads(line)
+        assert event["reason"] and event["event"] == "invalid"

@@ -1,0 +1,151 @@
+"""QDAIF poetry: a 5 x 5 map of genre x tone, filled by rewriting poems.
+
+Both axes are labels, read from the judge's log-probabilities over the allowed names
+(never from free text, so an off-list answer cannot crash a run: it is an invalid
+candidate with the reason recorded). Quality is a 1-10 rating, also from logprobs.
+Children come from QDAIF's poetry operator: "rewrite this poem as a {tone} {genre}",
+aimed at a random cell, so the search walks the map on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from domains.creative_writing.seeds import POEMS, TEMPLATES
+from qd.domain import Domain, Evaluation, Measure, Operator
+
+GENRES = ("haiku", "sonnet", "ballad", "limerick", "hymn")
+TONES = ("happy", "dark", "mysterious", "romantic", "reflective")
+QUALITY = "Rate the quality of this poem from 1 (poor) to 10 (excellent). Answer with a number."
+GENRE = "Which genre is this poem: haiku, sonnet, ballad, limerick or hymn? Answer with one word."
+TONE = (
+    "Which tone does this poem have: happy, dark, mysterious, romantic or reflective? "
+    "Answer with one word."
+)
+
+
+def rewrite_prompt(poem: str, genre: str, tone: str) -> str:
+    """QDAIF's poetry mutation, as a completion prompt."""
+    return f"Rewrite this poem as a {tone} {genre}.\n\nPoem:\n{poem}\n\nRewritten poem:\n"
+
+
+class Poetry(Domain):
+    """Poems of every genre and tone (QDAIF's poetry domain).
+
+    Args:
+        max_tokens: Longest poem generated.
+        min_chars: Shorter replies are invalid.
+        judge_top_logprobs: Alternatives read at the judge's first answer token.
+    """
+
+    name = "poetry"
+    uses_lm = True
+
+    def __init__(
+        self, *, max_tokens: int = 80, min_chars: int = 20, judge_top_logprobs: int = 20
+    ) -> None:
+        self.max_tokens = int(max_tokens)
+        self.min_chars = int(min_chars)
+        self.judge_top_logprobs = int(judge_top_logprobs)
+        self.measures = (
+            Measure.categorical("genre", GENRES, label="genre"),
+            Measure.categorical("tone", TONES, label="tone"),
+        )
+        self._lm = None
+        self._archive = None
+        self._seeding = None
+        self._feedback = None
+
+    def connect(self, *, lm: Any, archive: Any) -> None:
+        from qd.lm.feedback import AIFeedback
+        from qd.lm.lmx import LMXVariation
+
+        self._lm, self._archive = lm, archive
+        self._seeding = LMXVariation(
+            lm,
+            template=TEMPLATES["poetry"],
+            archive=archive,
+            mode="fixed",
+            seeds=list(POEMS),
+            max_tokens=self.max_tokens,
+            stop=("###",),
+        )
+        self._feedback = AIFeedback(lm, top_logprobs=self.judge_top_logprobs)
+
+    def _require_lm(self) -> None:
+        if self._feedback is None:
+            raise RuntimeError(
+                "Poetry needs an LM: run it through `qd run` (which connects one) or call "
+                "domain.connect(lm=..., archive=...) first"
+            )
+
+    def initial(self, n: int, rng: np.random.Generator) -> list[str | None]:
+        """Few-shot poems from the seed poems."""
+        self._require_lm()
+        return self._seeding.children(n, rng)
+
+    def variation(self) -> Operator:
+        """Rewrite elites towards random cells, one batch of requests per ask."""
+
+        def batch(n: int, rng: np.random.Generator) -> list[str | None]:
+            self._require_lm()
+            parents = self._archive.sample(n, rng)
+            return self._rewrite(parents, rng)
+
+        def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | None]:
+            self._require_lm()
+            return self._rewrite(list(parents[:1]), rng)
+
+        return Operator(one, arity=1, name="rewrite", batch=batch)
+
+    def _rewrite(self, parents: list[str], rng: np.random.Generator) -> list[str | None]:
+        from qd.lm.client import LMError
+        from qd.lm.lmx import clean_reply
+
+        prompts = [
+            rewrite_prompt(
+                poem, GENRES[int(rng.integers(len(GENRES)))], TONES[int(rng.integers(len(TONES)))]
+            )
+            for poem in parents
+        ]
+        replies = self._lm.complete_many(
+            prompts, max_tokens=self.max_tokens, temperature=0.8, top_p=0.95, stop=["###"]
+        )
+        return [None if isinstance(r, LMError) else clean_reply(r.text) for r in replies]
+
+    def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        results: list[Evaluation | None] = [None] * len(batch)
+        texts, slots = [], []
+        for i, text in enumerate(batch):
+            if not isinstance(text, str) or len(text.strip()) < self.min_chars:
+                results[i] = Evaluation.invalid("no poem: the LM reply was empty or too short")
+            else:
+                texts.append(text)
+                slots.append(i)
+        if texts:
+            self._require_lm()
+            ratings = self._feedback.rating(texts, QUALITY)
+            genres = self._feedback.choice(texts, GENRE, list(GENRES))
+            tones = self._feedback.choice(texts, TONE, list(TONES))
+            for j, i in enumerate(slots):
+                (rating, rating_info), genre, tone = ratings[j], genres[j], tones[j]
+                if rating is None or genre[0] is None or tone[0] is None:
+                    results[i] = Evaluation.invalid(
+                        "the judge named no allowed rating, genre or tone",
+                        rating=rating_info,
+                        genre=genre[2],
+                        tone=tone[2],
+                    )
+                    continue
+                results[i] = Evaluation(
+                    objective=float(rating_info.get("normalized", (rating - 1) / 9)),
+                    measures=(genre[0], tone[0]),
+                    info={"rating": rating, "genre": genre[1], "tone": tone[1]},
+                )
+        return results  # type: ignore[return-value]
+
+    def render(self, candidate: Any, info: dict | None = None) -> str:
+        return str(candidate)
