@@ -36,7 +36,8 @@ def fail(message: str) -> typer.Exit:
 def _execute(run: RunDirectory, *, resume: bool, iterations: int | None, quiet: bool) -> None:
     config = run.load_config()
     total = iterations or config.search.iterations
-    done = run.latest_checkpoint().iteration if resume and run.latest_checkpoint() else 0
+    checkpoint = run.latest_checkpoint() if resume else None  # read (and parse) once
+    done = checkpoint.iteration if checkpoint else 0
     bar = None if quiet else ProgressBar(total, start=done, console=err)
     try:
         search = execute(run, iterations=iterations, resume=resume, callbacks=[bar] if bar else [])

@@ -614,15 +614,7 @@ def _parse_completion(reply: Any) -> Completion:
         tokens = list(logprobs.tokens) if logprobs.tokens is not None else None
         if logprobs.token_logprobs is not None:
             token_logprobs = [_finite(lp) for lp in logprobs.token_logprobs]
-    return Completion(
-        text=text,
-        finish_reason=getattr(choice, "finish_reason", None),
-        top_logprobs=top,
-        tokens=tokens,
-        token_logprobs=token_logprobs,
-        usage=_usage(reply),
-        model=getattr(reply, "model", None),
-    )
+    return _completion(reply, choice, text, top, tokens, token_logprobs)
 
 
 def _parse_chat(reply: Any) -> Completion:
@@ -637,6 +629,11 @@ def _parse_chat(reply: Any) -> Completion:
         tokens = [item.token for item in content]
         token_logprobs = [_finite(item.logprob) for item in content]
         top = [{t.token: _finite(t.logprob) for t in item.top_logprobs or []} for item in content]
+    return _completion(reply, choice, text, top, tokens, token_logprobs)
+
+
+def _completion(reply: Any, choice: Any, text: str, top, tokens, token_logprobs) -> Completion:
+    """The fields both endpoints share, taken from the reply the same way."""
     return Completion(
         text=text,
         finish_reason=getattr(choice, "finish_reason", None),
