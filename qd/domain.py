@@ -219,8 +219,14 @@ class Domain:
 
     name: ClassVar[str] = "domain"
     measures: Sequence[Measure] = ()
-    uses_lm: ClassVar[bool] = False
-    """Set True to have the run open a language model and call :meth:`connect`."""
+    uses_lm: bool = False
+    """True to have the run open a language model and call :meth:`connect`: set it on
+    the class, or on the instance in ``__init__`` when LM use depends on parameters."""
+    evaluate_uses_lm: bool = True
+    """Whether :meth:`evaluate` asks the LM (AI feedback). Such a domain evaluates in the
+    run's process, where the LM is connected; set False when the LM only writes
+    children, so evaluation keeps its process pool (the domain is rebuilt in workers
+    without an LM)."""
 
     def connect(self, *, lm: Any, archive: Any) -> None:
         """Receive the run's LM (a ``qd.lm.LM``) and archive before the search starts.

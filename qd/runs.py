@@ -324,24 +324,24 @@ def execute(
         run.truncate_logs(checkpoint.iteration)
     elif resume:
         run.truncate_logs(0)
+    if domain.uses_lm and domain.evaluate_uses_lm and config.evaluation.backend != "inprocess":
+        raise ConfigError(
+            "evaluation.backend: a domain whose evaluation asks the LM evaluates in process "
+            "(the LM server does the heavy work); set it to 'inprocess'"
+        )
     with ExitStack() as stack:
         lm = stack.enter_context(open_run_lm(run, config)) if domain.uses_lm else None
         if lm is not None:
-            if config.evaluation.backend != "inprocess":
-                raise ConfigError(
-                    "evaluation.backend: a domain that uses an LM evaluates in process (the "
-                    "LM server does the heavy work); set it to 'inprocess'"
-                )
             domain.connect(lm=lm, archive=archive)
         return _search(run, config, domain, archive, rng, checkpoint, callbacks, lm)
 
 
-def open_run_lm(run: RunDirectory, config: ExperimentConfig):
-    """The run's LM: the configured server (config, then env), or the embedded one."""
-    from qd.lm import LMSettings, open_lm, settings_from_env
+def lm_settings(config: ExperimentConfig):
+    """The LM settings of a config: its ``[lm]`` table, overridden by the environment."""
+    from qd.lm import LMSettings, settings_from_env
 
     lm_config = config.lm
-    settings = settings_from_env(
+    return settings_from_env(
         LMSettings(
             base_url=lm_config.base_url or None,
             model=lm_config.model or None,
@@ -350,7 +350,14 @@ def open_run_lm(run: RunDirectory, config: ExperimentConfig):
             max_retries=lm_config.max_retries,
         )
     )
-    return open_lm(settings, cache=run.path / LM_CACHE if lm_config.cache else None)
+
+
+def open_run_lm(run: RunDirectory, config: ExperimentConfig):
+    """The run's LM: the configured server (config, then env), or the embedded one."""
+    from qd.lm import open_lm
+
+    cache = run.path / LM_CACHE if config.lm.cache else None
+    return open_lm(lm_settings(config), cache=cache)
 
 
 def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Search:

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from domains.science_birds.domain import ScienceBirdsLetters, example_program, to_source
+from domains.science_birds.domain import ScienceBirdsLetters, example_program
+from domains.science_birds.prompting import to_source
 from domains.science_birds.score import score_folder
 from qd.testing import check_domain
 

@@ -23,6 +23,7 @@ from domains.science_birds.converter import LevelBuildError, build_level
 from domains.science_birds.language import LevelParseError, parse_program
 from domains.science_birds.level import BLOCK_SIZE, GRID_HEIGHT, GRID_WIDTH, Drop, Level
 from domains.science_birds.physics import simulate
+from domains.science_birds.prompting import MODES as PROMPT_MODES
 from domains.science_birds.raster import rasterize_poses
 from qd.domain import Domain, Evaluation, Measure, Operator
 
@@ -44,11 +45,6 @@ def example_program(letter: str) -> Program:
     return tuple((d.block_type, d.x) for d in parse_program(source))
 
 
-def to_source(program: Program) -> str:
-    """The program as ``drop_block`` calls, as a competitor's LM would write it."""
-    return "\n".join(f"drop_block('{kind}', {x})" for kind, x in program)
-
-
 class ScienceBirdsLetters(Domain):
     """Stable Science Birds structures that look like one uppercase letter.
 
@@ -62,12 +58,22 @@ class ScienceBirdsLetters(Domain):
         p_crossover: Chance a child is a one-point crossover of two elites' programs;
             otherwise one drop is added, removed, moved or retyped.
         trials: Physics trials per level (best counts), as the competition's 3.
+        lm_variation: None (no LM: level edits only), or how an LM writes children:
+            ``lmx`` (completion prompts of elite programs, continuing a parent),
+            ``few-shot`` (the competition's chat prompt with elites as examples) or
+            ``zero-shot`` (the competition's prompt alone); see
+            :mod:`domains.science_birds.prompting`. The run then opens an LM.
+        lm_share: Share of each batch written by the LM; the rest are level edits.
+        lm_max_tokens: Longest LM reply.
+        lm_examples: Elites shown per LM prompt.
 
     Raises:
-        ValueError: Unknown letter or descriptor.
+        ValueError: Unknown letter, descriptor or LM variation, or a bad number.
     """
 
     name = "science_birds"
+    uses_lm = False
+    evaluate_uses_lm = False  # the LM writes programs; physics and the classifier judge
 
     def __init__(
         self,
@@ -78,6 +84,10 @@ class ScienceBirdsLetters(Domain):
         seed_examples: bool = True,
         p_crossover: float = 0.2,
         trials: int = 3,
+        lm_variation: str | None = None,
+        lm_share: float = 0.5,
+        lm_max_tokens: int = 200,
+        lm_examples: int = 3,
     ) -> None:
         if not isinstance(letter, str) or letter.upper() not in LETTERS or len(letter) != 1:
             raise ValueError(f"letter: {letter!r} is not an uppercase letter A-Z")
@@ -86,6 +96,12 @@ class ScienceBirdsLetters(Domain):
             raise ValueError(f"descriptors must be one or two of {list(DESCRIPTORS)}")
         if max_drops < 1 or not 0 <= p_crossover <= 1 or trials < 1:
             raise ValueError("need max_drops >= 1, 0 <= p_crossover <= 1 and trials >= 1")
+        if lm_variation is not None and lm_variation not in PROMPT_MODES:
+            raise ValueError(
+                f"lm_variation: {lm_variation!r} is not one of {list(PROMPT_MODES)} (or None)"
+            )
+        if not 0 <= lm_share <= 1 or lm_max_tokens < 1 or lm_examples < 1:
+            raise ValueError("need 0 <= lm_share <= 1, lm_max_tokens >= 1 and lm_examples >= 1")
         self.params = {
             "letter": letter.upper(),
             "descriptors": list(descriptors),
@@ -93,6 +109,10 @@ class ScienceBirdsLetters(Domain):
             "seed_examples": seed_examples,
             "p_crossover": p_crossover,
             "trials": trials,
+            "lm_variation": lm_variation,
+            "lm_share": lm_share,
+            "lm_max_tokens": lm_max_tokens,
+            "lm_examples": lm_examples,
         }
         self.letter = letter.upper()
         self.descriptors = tuple(descriptors)
@@ -101,6 +121,11 @@ class ScienceBirdsLetters(Domain):
         self.p_crossover = float(p_crossover)
         self.trials = int(trials)
         self.measures = tuple(_measure(d, self.max_drops) for d in self.descriptors)
+        self.lm_variation = lm_variation
+        self.lm_share = float(lm_share)
+        self.uses_lm = lm_variation is not None
+        self._prompter: Any = None
+        self._archive: Any = None
 
     def __reduce__(self):
         return (functools.partial(type(self), **self.params), ())
@@ -120,12 +145,54 @@ class ScienceBirdsLetters(Domain):
                 programs.append(tuple(_random_drop(rng, centre) for _ in range(size)))
         return programs
 
-    def variation(self) -> Operator:
-        """One-point crossover of two programs, or one add / remove / move / retype."""
-        return Operator(self._vary, arity=2, name="level-edit")
+    def connect(self, *, lm: Any, archive: Any) -> None:
+        from domains.science_birds.prompting import LevelPrompter
 
-    def _vary(self, parents: Sequence[Program], rng: np.random.Generator) -> list[Program]:
-        first, second = list(parents[0]), list(parents[1])
+        self._archive = archive
+        self._prompter = LevelPrompter(
+            lm,
+            letter=self.letter,
+            mode=self.lm_variation or "lmx",
+            archive=archive,
+            k=self.params["lm_examples"],
+            max_tokens=self.params["lm_max_tokens"],
+            max_drops=self.max_drops,
+        )
+
+    def variation(self) -> Operator:
+        """Level edits (crossover, or one add / remove / move / retype), and LM children.
+
+        Without ``lm_variation`` every child is an edit. With it, each batch has about
+        ``lm_share`` children written by the LM in one batch of requests, the rest edits.
+        """
+        if self.lm_variation is None:
+            return Operator(self._vary, arity=2, name="level-edit")
+        return Operator(
+            self._vary_with_lm, arity=2, name=f"{self.lm_variation}+edit", batch=self._batch
+        )
+
+    def _require_lm(self) -> Any:
+        if self._prompter is None:
+            raise RuntimeError(
+                f"lm_variation={self.lm_variation!r} needs an LM: run it through `qd run` "
+                "(which connects one) or call domain.connect(lm=..., archive=...) first"
+            )
+        return self._prompter
+
+    def _batch(self, n: int, rng: np.random.Generator) -> list[Program | str | None]:
+        from_lm = int(rng.binomial(n, self.lm_share))
+        children = list(self._require_lm().children(from_lm, rng))
+        for _ in range(n - from_lm):
+            children += self._vary(self._archive.sample(2, rng), rng)
+        return children
+
+    def _vary_with_lm(self, parents: Sequence[Any], rng: np.random.Generator) -> list[Any]:
+        if rng.random() < self.lm_share:
+            return list(self._require_lm().children(1, rng))
+        return self._vary(parents, rng)
+
+    def _vary(self, parents: Sequence[Any], rng: np.random.Generator) -> list[Program]:
+        first, second = self._drops(parents[0]), self._drops(parents[1])
         if rng.random() < self.p_crossover and first and second:
             cut_a, cut_b = int(rng.integers(len(first) + 1)), int(rng.integers(len(second) + 1))
             child = first[:cut_a] + second[cut_b:]
@@ -170,7 +237,15 @@ class ScienceBirdsLetters(Domain):
                 )
         return results
 
+    def _drops(self, candidate: Any) -> list[tuple[str, int]]:
+        """A parent as a list of drops (an elite written as text is parsed first)."""
+        if isinstance(candidate, str):
+            return [(d.block_type, d.x) for d in parse_program(candidate, max_drops=self.max_drops)]
+        return list(candidate)
+
     def _build(self, candidate: Any) -> Level | Evaluation:
+        if candidate is None:
+            return Evaluation.invalid("no level: the LM request failed or its reply was empty")
         try:
             if isinstance(candidate, str):
                 drops = parse_program(candidate, max_drops=self.max_drops)
@@ -185,10 +260,15 @@ class ScienceBirdsLetters(Domain):
             return Evaluation.invalid("the program drops no block")
         return level
 
-    def encode(self, candidate: Program) -> list[list]:
+    def encode(self, candidate: Program | str) -> list[list] | str:
+        """Drops as ``[[type, x], ...]``; program text (an LM reply) stays text."""
+        if isinstance(candidate, str):
+            return candidate
         return [[kind, int(x)] for kind, x in candidate]
 
-    def decode(self, data: Any) -> Program:
+    def decode(self, data: Any) -> Program | str:
+        if isinstance(data, str):
+            return data
         if not isinstance(data, list) or not _is_program(data):
             raise ValueError(f"not an encoded level program: {data!r}"[:200])
         return tuple((str(kind), int(x)) for kind, x in data)
