@@ -72,6 +72,11 @@ class PhysicsParams:
             ``[-jitter, jitter]`` on x and y; 0 runs the exact grid positions.
         allow_sleep: Let resting bodies sleep. Sleeping is part of Box2D's (and Unity's)
             default behaviour; it is also what lets a trial stop early.
+        continuous_collision: Box2D's time-of-impact pass (``continuousPhysics``). Off,
+            as Unity's default ``Rigidbody2D`` collision detection mode (Discrete) has
+            it; blocks that fall at most a few metres do not tunnel. On 150 random
+            20-block levels turning it on changed one level's moved count and made the
+            check 1.15-1.2x slower.
     """
 
     cell: float = 0.2401
@@ -97,6 +102,7 @@ class PhysicsParams:
     move_threshold: float = 0.1
     jitter: float = 0.001
     allow_sleep: bool = True
+    continuous_collision: bool = False
 
     def collider(self, block_type: str) -> tuple[float, float]:
         """Collider (width, height) of ``block_type``.
@@ -161,6 +167,7 @@ def _run_trial(
 ) -> tuple[np.ndarray, int, bool]:
     """One simulation from ``starts`` (n x 2). Returns final poses (n x 3), steps, early."""
     world = Box2D.b2World(gravity=(0.0, params.gravity), doSleep=params.allow_sleep)
+    world.continuousPhysics = params.continuous_collision
     centre_x = float(starts[:, 0].mean()) if len(starts) else params.origin_x
     ground = world.CreateStaticBody(position=(centre_x, params.ground_y - 1.0))
     ground.CreatePolygonFixture(
