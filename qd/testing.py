@@ -26,7 +26,7 @@ class _Unscorable:
 
 
 def check_domain(
-    domain: Domain, *, iterations: int = 3, batch_size: int = 8, seed: int = 0
+    domain: Domain, *, iterations: int = 3, batch_size: int = 8, seed: int = 0, lm: Any = None
 ) -> None:
     """Check every promise of the contract on ``domain``.
 
@@ -39,6 +39,17 @@ def check_domain(
        and does not raise.
     6. ``variation()`` is an :class:`~qd.domain.Operator` whose children can be scored.
     7. A short search fills an archive whose records survive a checkpoint round trip.
+
+    A domain with ``uses_lm`` is connected to ``lm`` and to the archive of step 7 (which
+    then starts with the valid initial candidates) before its variation runs.
+
+    Args:
+        domain: The domain to check.
+        iterations: Iterations of the short search.
+        batch_size: Candidates per batch.
+        seed: Seeds every generator.
+        lm: For a domain with ``uses_lm``: a ``qd.lm.LM`` (``with qd.lm.open_lm() as
+            lm``), or a stand-in with the methods the domain calls.
 
     Raises:
         AssertionError: The first broken promise, with what to do.
@@ -81,6 +92,14 @@ def check_domain(
         "Evaluation.invalid(reason)"
     )
 
+    archive = Archive(domain.measures)
+    if domain.uses_lm:
+        assert lm is not None, (
+            f"{name} uses an LM: pass one, check_domain(domain, lm=lm), e.g. inside "
+            "`with qd.lm.open_lm() as lm:`"
+        )
+        archive.add(first, results)
+        domain.connect(lm=lm, archive=archive)
     operator = domain.variation()
     assert isinstance(operator, Operator), f"{name}.variation() must return a qd.domain.Operator"
     rng = np.random.default_rng(seed)
@@ -90,7 +109,6 @@ def check_domain(
     assert children, f"{name}: operator {operator.name!r} returned no children"
     _check_results(domain, children, checked_evaluate(domain, children))
 
-    archive = Archive(domain.measures)
     search = Search(domain, archive, rng=np.random.default_rng(seed), batch_size=batch_size)
     search.run(iterations)
     assert len(archive) > 0, f"{name}: a {iterations}-iteration search left the archive empty"

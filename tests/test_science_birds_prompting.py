@@ -23,6 +23,7 @@ from domains.science_birds.prompting import (
 from domains.science_birds.score import score_folder
 from qd.archive import Archive
 from qd.lm.client import LMError
+from qd.testing import check_domain
 
 TOWER = "drop_block('b31', 5)\ndrop_block('b13', 5)"
 LOOP_REPLY = "Sure!\n```python\nfor i in range(3):\n    drop_block('b11', 4 + i)\n```\nDone."
@@ -202,3 +203,12 @@ def test_generate_refuses_a_prompt_file_without_a_placeholder(tmp_path, capsys):
     assert exit_info.value.exit_code == 2
     assert "<OBJECT>" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_check_domain_connects_an_lm_domain_to_the_lm_it_is_given():
+    domain = ScienceBirdsLetters(letter="L", trials=1, lm_variation="lmx", lm_share=0.5)
+    with pytest.raises(AssertionError, match="uses an LM: pass one"):
+        check_domain(domain, iterations=2, batch_size=6)
+    lm = ScriptedLM()
+    check_domain(domain, iterations=2, batch_size=6, lm=lm)
+    assert lm.calls  # the variation and the search asked the LM
