@@ -72,10 +72,12 @@ def random_baseline(letter: str, n: int, seed: int) -> list[TrialResult]:
     ]
 
 
-def zero_shot_baseline(config, letters: str, trials: int, folder: Path) -> dict[str, LetterScore]:
+def zero_shot_baseline(
+    config, letters: str, trials: int, folder: Path, max_tokens: int
+) -> dict[str, LetterScore]:
     """The competition's zero-shot prompt, ``trials`` replies per letter, scored."""
     with open_lm(lm_settings(config), cache=folder / "lm-cache") as lm:
-        replies = ask_letters(lm, letters, trials=trials, progress=True)
+        replies = ask_letters(lm, letters, trials=trials, max_tokens=max_tokens, progress=True)
     write_replies(folder, replies)
     return {
         letter: letter_score(score_trials(letter, texts), trials_expected=trials)
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--lm", choices=("none", *MODES), default="none")
     parser.add_argument("--baselines", default=",".join(BASELINES))
+    parser.add_argument("--zero-shot-max-tokens", type=int, default=512)
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="config override"
     )
@@ -173,7 +176,9 @@ def main() -> None:
     if "zero-shot" in baselines:
         config = load_config(CONFIG)
         folder = Path(args.runs_dir) / "zero-shot"
-        results["zero-shot prompt"] = zero_shot_baseline(config, letters, args.top, folder)
+        results["zero-shot prompt"] = zero_shot_baseline(
+            config, letters, args.top, folder, args.zero_shot_max_tokens
+        )
 
     for name, scores in results.items():
         print(f"\n{name}, top {args.top} per letter:\n" + format_table(scores, letters=letters))

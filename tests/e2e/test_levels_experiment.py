@@ -1,0 +1,71 @@
+"""experiments/levels_letters.py end to end: search, baselines, competition tables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = str(ROOT / "experiments" / "levels_letters.py")
+pytestmark = pytest.mark.slow
+
+
+def experiment(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QD_LM_")}
+    return subprocess.run(
+        [sys.executable, SCRIPT, *args, "--set", "evaluation.backend=\"inprocess\""],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def summary_rows(stdout: str) -> dict[str, list[float]]:
+    """method -> [score, weighted, share, stability, similarity, diversity]."""
+    lines = stdout.split("\nmethod ", 1)[1].splitlines()[1:]
+    rows = {}
+    for line in lines:
+        if not line.strip() or line.startswith("gallery"):
+            break
+        *name, score, weighted, share, stability, similarity, diversity = line.split()
+        rows[" ".join(name)] = [
+            float(v) for v in (score, weighted, share, stability, similarity, diversity)
+        ]
+    return rows
+
+
+def test_search_beats_random_programs_on_the_competition_score(tmp_path):
+    result = experiment(
+        "--letters", "IL", "--iterations", "4", "--top", "4", "--baselines", "random",
+        "--set", "search.batch_size=16", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "QD search, top 4 per letter" in result.stdout
+    rows = summary_rows(result.stdout)
+    assert set(rows) == {"QD search", "random programs"}
+    assert rows["QD search"][0] > rows["random programs"][0]
+    assert sum(row[2] for row in rows.values()) == pytest.approx(100.0, abs=0.2)
+    assert (tmp_path / "runs" / "levels" / "gallery.png").stat().st_size > 0
+
+
+def test_bad_options_are_one_line_errors(tmp_path):
+    result = experiment("--letters", "A1", cwd=tmp_path)
+    assert result.returncode == 2 and "--letters" in result.stderr
+    result = experiment("--baselines", "oracle", cwd=tmp_path)
+    assert result.returncode == 2 and "oracle" in result.stderr
+
+
+@pytest.mark.lm
+def test_lm_search_and_the_zero_shot_baseline_use_the_same_embedded_model(tmp_path):
+    pytest.importorskip("llama_cpp", reason="the embedded LM server needs llama-cpp-python")
+    result = experiment(
+        "--letters", "I", "--iterations", "2", "--top", "2", "--lm", "lmx",
+        "--baselines", "zero-shot", "--zero-shot-max-tokens", "32",
+        "--set", "search.batch_size=4", "--set", "domain.lm_max_tokens=24", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert set(summary_rows(result.stdout)) == {"QD search + lmx LM", "zero-shot prompt"}
+    replies = tmp_path / "runs" / "levels" / "zero-shot" / "I"
+    assert sorted(p.name for p in replies.iterdir()) == ["trial-01.txt", "trial-02.txt"]
