@@ -76,7 +76,7 @@ def zero_shot_baseline(
     config, letters: str, trials: int, folder: Path, max_tokens: int
 ) -> dict[str, LetterScore]:
     """The competition's zero-shot prompt, ``trials`` replies per letter, scored."""
-    with open_lm(lm_settings(config), cache=folder / "lm-cache") as lm:
+    with open_lm(lm_settings(config), cache=folder / "lm-cache", seed=config.seed) as lm:
         replies = ask_letters(lm, letters, trials=trials, max_tokens=max_tokens, progress=True)
     write_replies(folder, replies)
     return {

@@ -357,7 +357,7 @@ def open_run_lm(run: RunDirectory, config: ExperimentConfig):
     from qd.lm import open_lm
 
     cache = run.path / LM_CACHE if config.lm.cache else None
-    return open_lm(lm_settings(config), cache=cache)
+    return open_lm(lm_settings(config), cache=cache, seed=config.seed)
 
 
 def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Search:

@@ -84,6 +84,7 @@ def main(
     trials: Annotated[int, typer.Option(help="Replies per letter.")] = 10,
     letters: Annotated[str, typer.Option(help="Letters to ask for.")] = LETTERS,
     max_tokens: Annotated[int, typer.Option(help="Longest reply.")] = 512,
+    seed: Annotated[int, typer.Option(help="Seeds the samples (same seed, same replies).")] = 0,
 ) -> None:
     """Ask the LM for every letter and save the replies for scoring."""
     from qd.lm import open_lm, settings_from_env
@@ -95,7 +96,7 @@ def main(
         if bad:
             raise ValueError(f"--letters: {''.join(bad)!r} are not uppercase letters A-Z")
         task_for("A", task)
-        with open_lm(settings_from_env()) as lm:
+        with open_lm(settings_from_env(), seed=seed) as lm:
             replies = ask_letters(
                 lm, chosen, trials=trials, task=task, max_tokens=max_tokens, progress=True
             )

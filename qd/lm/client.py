@@ -20,6 +20,7 @@ API keys are never written anywhere: ``repr(settings)`` masks the key and
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import os
 import threading
@@ -319,11 +320,24 @@ class LM:
     is cached apart from the others: a run draws distinct samples, and its rerun gets the
     same ones in the same order, without a call.
 
+    Seeding: with ``seed`` (a run passes its own), every sampled request that names no
+    seed gets one derived from ``seed``, the request and its occurrence, so samples are
+    the same for the same run seed and differ between seeds, on servers that honour
+    ``seed`` (llama.cpp, vLLM, OpenAI on a best-effort basis), even without a cache.
+    Without it the server picks; llama.cpp then replays one fixed sequence from start-up,
+    so two runs that differ only in their seed would see the same samples.
+
     Raises:
         ValueError: ``base_url`` or ``model`` is missing.
     """
 
-    def __init__(self, settings: LMSettings, *, cache: LMCache | str | Path | None = None):
+    def __init__(
+        self,
+        settings: LMSettings,
+        *,
+        cache: LMCache | str | Path | None = None,
+        seed: int | None = None,
+    ):
         if not settings.base_url or not settings.model:
             raise ValueError(
                 f"LM needs base_url and model, got {settings!r}: set {ENV_BASE_URL} and "
@@ -331,6 +345,7 @@ class LM:
             )
         self.settings = settings
         self.cache = LMCache(cache) if isinstance(cache, str | Path) else cache
+        self.seed = None if seed is None else int(seed)
         self.usage = Usage()
         self._seen: Counter[str] = Counter()
         self._seen_lock = threading.Lock()
@@ -369,18 +384,28 @@ class LM:
         if state is not None:
             await state.client.close()
 
-    def _key(self, kind: str, payload: Any, sampling: Mapping[str, Any]) -> str | None:
-        if self.cache is None:
-            return None
+    def _prepare(
+        self, kind: str, payload: Any, sampling: Mapping[str, Any]
+    ) -> tuple[Mapping[str, Any], str | None]:
+        """One request's sampling (with its derived seed, if any) and its cache key.
+
+        Call in request order: the k-th identical sampled request is told apart by k.
+        """
+        if self.cache is None and (self.seed is None or not _stochastic(sampling)):
+            return sampling, None
         base = cache_key(model=self.settings.model, kind=kind, payload=payload, sampling=sampling)
         if not _stochastic(sampling):
-            return base
+            return sampling, base
         with self._seen_lock:
             occurrence = self._seen[base]
             self._seen[base] += 1
-        if occurrence == 0:
-            return base
-        return cache_key(
+        if self.seed is not None:
+            digest = hashlib.sha256(f"{self.seed}:{occurrence}:{base}".encode()).digest()
+            sampling = {**sampling, "seed": int.from_bytes(digest[:4], "big") >> 1}
+            occurrence = 0  # the seed now tells the occurrences apart
+        if self.cache is None:
+            return sampling, None
+        return sampling, cache_key(
             model=self.settings.model,
             kind=kind,
             payload=payload,
@@ -442,17 +467,23 @@ class LM:
         self, kind: str, payloads: Sequence[Any], sampling: Mapping[str, Any]
     ) -> list[Completion | LMError]:
         self._check_sampling(sampling)
-        keys = [self._key(kind, p, sampling) for p in payloads]  # in order: see class doc
+        prepared = [self._prepare(kind, p, sampling) for p in payloads]  # in order
 
-        async def one(payload: Any, key: str | None) -> Completion | LMError:
+        async def one(
+            payload: Any, own: Mapping[str, Any], key: str | None
+        ) -> Completion | LMError:
             try:
-                return await self._request(kind, payload, sampling, key)
+                return await self._request(kind, payload, own, key)
             except LMError as exc:
                 return exc
             except Exception as exc:  # a bug in parsing, a cache error: still one slot
                 return LMError(f"{type(exc).__name__}: {exc}", kind="error")
 
-        return list(await asyncio.gather(*(one(p, k) for p, k in zip(payloads, keys, strict=True))))
+        return list(
+            await asyncio.gather(
+                *(one(p, own, key) for p, (own, key) in zip(payloads, prepared, strict=True))
+            )
+        )
 
     def _run(self, make: Callable[[], Awaitable[T]]) -> T:
         async def main() -> T:
@@ -499,9 +530,8 @@ class LM:
             LMError: The request failed after retries, or the reply had no choice.
         """
         self._check_sampling(sampling)
-        return await self._request(
-            "completion", prompt, sampling, self._key("completion", prompt, sampling)
-        )
+        own, key = self._prepare("completion", prompt, sampling)
+        return await self._request("completion", prompt, own, key)
 
     async def achat(self, messages: Sequence[Mapping[str, Any]], **sampling: Any) -> Completion:
         """One chat completion. ``logprobs=k`` asks for the top ``k`` per token.
@@ -518,7 +548,8 @@ class LM:
         """
         self._check_sampling(sampling)
         payload = [dict(m) for m in messages]
-        return await self._request("chat", payload, sampling, self._key("chat", payload, sampling))
+        own, key = self._prepare("chat", payload, sampling)
+        return await self._request("chat", payload, own, key)
 
     async def acomplete_many(
         self, prompts: Sequence[str], **sampling: Any

@@ -388,6 +388,7 @@ def open_lm(
     settings: LMSettings | None = None,
     *,
     cache: LMCache | str | Path | None = None,
+    seed: int | None = None,
     **server_kwargs: object,
 ) -> Iterator[LM]:
     """The LM a run uses: the configured server, or else the embedded model for the run.
@@ -398,6 +399,7 @@ def open_lm(
             ``with`` block ends, however it ends; its ``timeout`` and ``max_retries``
             still apply.
         cache: The reply cache (an :class:`LMCache` or a path), or None for none.
+        seed: Seeds every sampled request that names no seed (see :class:`LM`).
         **server_kwargs: For :class:`LocalServer` (``model``, ``n_threads``, ...).
 
     Yields:
@@ -410,11 +412,11 @@ def open_lm(
     """
     settings = settings or LMSettings()
     if settings.configured:
-        yield LM(settings, cache=cache)
+        yield LM(settings, cache=cache, seed=seed)
         return
     with LocalServer(**server_kwargs) as server:  # type: ignore[arg-type]
         local = server.settings(timeout=settings.timeout, max_retries=settings.max_retries)
-        yield LM(local, cache=cache)
+        yield LM(local, cache=cache, seed=seed)
 
 
 def serve(

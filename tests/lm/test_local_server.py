@@ -282,3 +282,29 @@ def test_the_loopback_server_ignores_proxy_variables(lm_server, monkeypatch):
     monkeypatch.delenv("no_proxy", raising=False)
     reply = LM(lm_server.settings(max_retries=0)).complete("Hi", max_tokens=1, temperature=0)
     assert isinstance(reply, Completion)
+
+
+def test_a_run_seed_fixes_samples_without_a_cache_and_another_seed_changes_them(lm_server):
+    sampling = {"max_tokens": 12, "temperature": 1.0}
+    prompts = ["Once upon a time"] * 3
+
+    def texts(seed):
+        replies = LM(lm_server.settings(), seed=seed).complete_many(prompts, **sampling)
+        return [r.text for r in replies]
+
+    first = texts(7)
+    assert texts(7) == first  # same run seed, no cache: the same samples
+    assert len(set(first)) > 1  # repeats of one prompt still differ within a run
+    assert texts(8) != first
+
+
+def test_derived_seeds_are_part_of_the_cache_key(lm_server, tmp_path):
+    cache = tmp_path / "lm-cache"
+    sampling = {"max_tokens": 6, "temperature": 1.0}
+    LM(lm_server.settings(), cache=cache, seed=1).complete_many(["Hello"] * 2, **sampling)
+    same = LM(lm_server.settings(), cache=cache, seed=1)
+    same.complete_many(["Hello"] * 2, **sampling)
+    assert same.usage.snapshot()["cache_hits"] == 2
+    other = LM(lm_server.settings(), cache=cache, seed=2)
+    other.complete_many(["Hello"] * 2, **sampling)
+    assert other.usage.snapshot()["requests"] == 2
