@@ -30,6 +30,7 @@ test: install
 bench: install
 	$(PY) bench/sr_eval.py
 	$(PY) bench/physics.py
+	$(PY) bench/evaluation_backends.py
 	$(PY) bench/lm_prefix_cache.py
 
 lint: install

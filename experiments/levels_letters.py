@@ -33,7 +33,7 @@ from domains.science_birds.classifier import LETTERS
 from domains.science_birds.domain import ScienceBirdsLetters
 from domains.science_birds.generate import ask_letters, write_replies
 from domains.science_birds.prompting import MODES
-from domains.science_birds.render import gallery
+from domains.science_birds.render import gallery, gallery_entries
 from domains.science_birds.score import score_trials
 from domains.science_birds.scoring import (
     LetterScore,
@@ -158,14 +158,7 @@ def main() -> None:
     searched, shown = {}, {}
     for letter in letters:
         searched[letter], best, domain = search_letter(args, letter)
-        shown[letter] = [
-            (
-                [b.block_type for b in domain._build(e.candidate).blocks],
-                e.info["poses"],
-                f"{e.objective:.2f} ({e.info['predicted']})",
-            )
-            for e in best[:5]
-        ]
+        shown[letter] = gallery_entries(domain, best[:5])
     method = "QD search" + ("" if args.lm == "none" else f" + {args.lm} LM")
     results = {method: searched}
     if "random" in baselines:

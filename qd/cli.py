@@ -6,6 +6,7 @@ one line on stderr and exit with status 2; they never show a traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,14 +34,27 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(USAGE_ERROR)
 
 
-def _execute(run: RunDirectory, *, resume: bool, iterations: int | None, quiet: bool) -> None:
+def _execute(
+    run: RunDirectory,
+    *,
+    resume: bool,
+    iterations: int | None,
+    quiet: bool,
+    dask_scheduler: str | None = None,
+) -> None:
     config = run.load_config()
     total = iterations or config.search.iterations
     checkpoint = run.latest_checkpoint() if resume else None  # read (and parse) once
     done = checkpoint.iteration if checkpoint else 0
     bar = None if quiet else ProgressBar(total, start=done, console=err)
     try:
-        search = execute(run, iterations=iterations, resume=resume, callbacks=[bar] if bar else [])
+        search = execute(
+            run,
+            iterations=iterations,
+            resume=resume,
+            callbacks=[bar] if bar else [],
+            dask_scheduler=dask_scheduler,
+        )
     except KeyboardInterrupt:
         if bar:
             bar.close()
@@ -69,10 +83,19 @@ def run(
     name: Annotated[str | None, typer.Option(help="Run name (default: the config's).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing run of that name.")] = False,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(help="Evaluate on the Dask cluster at this address (tcp://host:8786)."),
+    ] = None,
 ) -> None:
     """Start a run: runs/<name>/ gets the config, logs and checkpoints."""
     try:
         overrides = list(set_ or []) + ([f'name="{name}"'] if name else [])
+        if dask_scheduler:
+            overrides += [
+                'evaluation.backend="dask"',
+                f"evaluation.scheduler={json.dumps(dask_scheduler)}",
+            ]
         config = load_config(config_path, overrides)
         directory = start(config, runs_dir, force=force)
         _execute(directory, resume=False, iterations=None, quiet=quiet)
@@ -87,10 +110,20 @@ def resume(
         int | None, typer.Option(help="New total iterations (extends a finished run).")
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    dask_scheduler: Annotated[
+        str | None,
+        typer.Option(help="Evaluate on the Dask cluster at this address (tcp://host:8786)."),
+    ] = None,
 ) -> None:
     """Continue a run from its newest checkpoint, every elite and the RNG restored."""
     try:
-        _execute(RunDirectory(run_path), resume=True, iterations=iterations, quiet=quiet)
+        _execute(
+            RunDirectory(run_path),
+            resume=True,
+            iterations=iterations,
+            quiet=quiet,
+            dask_scheduler=dask_scheduler,
+        )
     except (ConfigError, RunError) as error:
         raise fail(str(error)) from None
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import tomllib
+import typing
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class SearchConfig:
 class EvaluationConfig:
     backend: str = "inprocess"
     workers: int | None = None
+    scheduler: str | None = None
 
 
 @dataclass
@@ -209,13 +211,20 @@ def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
                 f"{name}.{key}: unknown key{_did_you_mean(key, fields)}; "
                 f"[{name}] takes {', '.join(fields)}"
             )
-        expected = type(fields[key]) if fields[key] is not None else int
+        expected = _field_type(cls, key)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ConfigError(f"{name}.{key}: expected {_kind(expected)}, got {value!r}")
         setattr(defaults, key, value)
     return defaults
+
+
+def _field_type(cls: type, key: str) -> type:
+    """The type a section's key holds: ``int`` for ``int | None``, and so on."""
+    hint = typing.get_type_hints(cls)[key]
+    options = [t for t in typing.get_args(hint) if t is not type(None)] or [hint]
+    return options[0]
 
 
 def _check_values(config: ExperimentConfig) -> None:
@@ -235,6 +244,14 @@ def _check_values(config: ExperimentConfig) -> None:
         )
     if config.evaluation.workers is not None and config.evaluation.workers < 1:
         raise ConfigError("evaluation.workers: must be at least 1")
+    scheduler = config.evaluation.scheduler
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ConfigError(f"evaluation.scheduler: expected an address, got {scheduler!r}")
+    if scheduler and config.evaluation.backend != "dask":
+        raise ConfigError(
+            'evaluation.scheduler: a Dask scheduler address needs backend = "dask", '
+            f"not {config.evaluation.backend!r}"
+        )
     if not config.name or "/" in config.name:
         raise ConfigError(f"name: {config.name!r} must be a non-empty name without '/'")
 

@@ -1,13 +1,15 @@
-"""How a batch of candidates is scored: in this process or in a process pool.
+"""How a batch of candidates is scored: in this process, a process pool, or on Dask.
 
-Both backends return one :class:`~qd.domain.Evaluation` per candidate, in order, and
-turn a domain that raises into invalid evaluations that say why, so one bad candidate
-never ends a run. (Dask comes as a third backend behind the same ``Evaluator``
-interface.)
+Every backend returns one :class:`~qd.domain.Evaluation` per candidate, in order, and
+turns a domain that raises into invalid evaluations that say why, so one bad candidate
+never ends a run. ``dask`` runs on a ``distributed`` LocalCluster started for the run,
+or on a cluster you already have, by scheduler address; scheduling, retries and worker
+loss are Dask's job, not ours.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import traceback
@@ -19,7 +21,7 @@ import numpy as np
 
 from qd.domain import Domain, Evaluation
 
-BACKENDS = ("inprocess", "process")
+BACKENDS = ("inprocess", "process", "dask")
 
 
 class Evaluator(Protocol):
@@ -125,24 +127,119 @@ class ProcessPoolEvaluator:
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
         if not batch:
             return []
-        size = -(-len(batch) // self.workers)
-        chunks = [list(batch[i : i + size]) for i in range(0, len(batch), size)]
+        chunks = _chunks(batch, self.workers)
         return [e for part in self._pool.map(_evaluate_chunk, chunks) for e in part]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _chunks(batch: Sequence[Any], parts: int) -> list[list[Any]]:
+    size = -(-len(batch) // max(1, parts))
+    return [list(batch[i : i + size]) for i in range(0, len(batch), size)]
+
+
+def _evaluate_on_worker(chunk: Sequence[Any], domain: Domain) -> list[Evaluation]:
+    return checked_evaluate(domain, chunk)
+
+
+class DaskEvaluator:
+    """Scores chunks of a batch as Dask tasks, on a LocalCluster or a remote scheduler.
+
+    Each batch is cut into about two chunks per worker thread, so a slow chunk does not
+    hold the others back, and every task carries the (small) domain itself rather than a
+    scattered copy: scattered data dies with the worker that holds it, while a task can
+    be rerun anywhere, on a restarted worker or one that joined later. A chunk whose task
+    fails outright (its worker died more often than Dask's ``allowed-failures``) comes
+    back as invalid evaluations naming the error, so a lost machine costs a few
+    candidates, not the run.
+
+    Args:
+        domain: Must pickle (its class importable on the workers).
+        scheduler: A scheduler address (``tcp://host:8786``) of a running cluster; None
+            starts a LocalCluster for this evaluator and stops it on :meth:`close`.
+        workers: LocalCluster worker processes (one thread each); defaults to the
+            number of CPUs. Ignored with ``scheduler``.
+        connect_timeout: Seconds to wait for the scheduler.
+
+    Raises:
+        ImportError: ``dask[distributed]`` is not installed.
+        OSError: The scheduler cannot be reached (Dask's own message, with the address).
+    """
+
+    def __init__(
+        self,
+        domain: Domain,
+        *,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        connect_timeout: float = 30.0,
+    ) -> None:
+        from distributed import Client, LocalCluster
+
+        self.domain = domain
+        self._cluster = None
+        if scheduler:
+            self.client = Client(scheduler, timeout=f"{connect_timeout}s")
+        else:
+            self._cluster = LocalCluster(
+                n_workers=int(workers or os.cpu_count() or 1),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.WARNING,
+            )
+            self.client = Client(self._cluster)
+
+    @property
+    def threads(self) -> int:
+        """Worker threads in the cluster now (workers may come and go)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        if not batch:
+            return []
+        chunks = _chunks(batch, 2 * self.threads)
+        futures = self.client.map(_evaluate_on_worker, chunks, domain=self.domain, pure=False)
+        results: list[Evaluation] = []
+        for chunk, future in zip(chunks, futures, strict=True):
+            try:
+                results += future.result()
+            except Exception as error:  # a lost worker, a task Dask gave up on
+                reason = f"dask task failed: {type(error).__name__}: {error}"[:500]
+                results += [Evaluation.invalid(reason) for _ in chunk]
+        return results
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
 def make_evaluator(
-    domain: Domain, backend: str = "inprocess", workers: int | None = None
+    domain: Domain,
+    backend: str = "inprocess",
+    workers: int | None = None,
+    *,
+    scheduler: str | None = None,
 ) -> Evaluator:
     """The evaluator named by an experiment's ``[evaluation] backend``.
 
+    Args:
+        domain: The domain whose ``evaluate`` scores the batches.
+        backend: ``inprocess``, ``process`` or ``dask``.
+        workers: Worker processes for ``process`` and a local ``dask`` cluster.
+        scheduler: For ``dask``: a running cluster's scheduler address.
+
     Raises:
-        ValueError: Unknown backend name.
+        ValueError: Unknown backend name, or a scheduler for a backend other than dask.
     """
+    if scheduler and backend != "dask":
+        raise ValueError(f"a Dask scheduler address needs backend 'dask', not {backend!r}")
     if backend == "inprocess":
         return InProcessEvaluator(domain)
     if backend == "process":
         return ProcessPoolEvaluator(domain, workers=workers)
+    if backend == "dask":
+        return DaskEvaluator(domain, scheduler=scheduler, workers=workers)
     raise ValueError(f"unknown evaluation backend {backend!r}; use one of {list(BACKENDS)}")

@@ -284,7 +284,12 @@ def start(
 
 
 def execute(
-    run: RunDirectory, *, iterations: int | None = None, callbacks=(), resume: bool = False
+    run: RunDirectory,
+    *,
+    iterations: int | None = None,
+    callbacks=(),
+    resume: bool = False,
+    dask_scheduler: str | None = None,
 ) -> Search:
     """Run (or resume) the search in ``run`` until the configured iterations.
 
@@ -296,6 +301,8 @@ def execute(
         iterations: New total (to extend a finished run); written to its config.
         callbacks: Extra ``callback(search, result)`` (progress bars).
         resume: Continue from the newest checkpoint, if any.
+        dask_scheduler: Evaluate on the Dask cluster at this address (backend ``dask``);
+            written to the config, so a resume goes on with it unless told otherwise.
 
     Raises:
         RunError: Not a run directory, or a checkpoint that does not fit the config.
@@ -307,8 +314,11 @@ def execute(
         raise RunError(
             f"--iterations {iterations} is below the {done.iteration} iterations already done"
         )
-    if iterations is not None:
-        config.search.iterations = int(iterations)
+    if iterations is not None or dask_scheduler:
+        if iterations is not None:
+            config.search.iterations = int(iterations)
+        if dask_scheduler:
+            config.evaluation.backend, config.evaluation.scheduler = "dask", dask_scheduler
         config = parse_config(config.to_dict())
         run.write_config(config)
     domain = config.build_domain()
@@ -367,7 +377,15 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Sea
         checkpoint_every=config.search.checkpoint_every,
         extra_metrics=(lambda: {"lm": lm.usage.snapshot()}) if lm is not None else None,
     )
-    evaluator = make_evaluator(domain, config.evaluation.backend, config.evaluation.workers)
+    settings = config.evaluation
+    try:
+        evaluator = make_evaluator(
+            domain, settings.backend, settings.workers, scheduler=settings.scheduler
+        )
+    except OSError as error:  # Dask cannot reach the scheduler
+        raise RunError(
+            f"evaluation.scheduler: cannot reach the Dask scheduler {settings.scheduler!r}: {error}"
+        ) from None
     search = Search(
         domain,
         archive,

@@ -243,6 +243,18 @@ class ScienceBirdsLetters(Domain):
             return [(d.block_type, d.x) for d in parse_program(candidate, max_drops=self.max_drops)]
         return list(candidate)
 
+    def level(self, candidate: Any) -> Level:
+        """The level ``candidate`` builds on the grid (before physics).
+
+        Raises:
+            ValueError: The candidate is not a level program, or it does not parse or
+                build (the message is the evaluation's invalid reason).
+        """
+        built = self._build(candidate)
+        if isinstance(built, Evaluation):
+            raise ValueError(built.invalid_reason)
+        return built
+
     def _build(self, candidate: Any) -> Level | Evaluation:
         if candidate is None:
             return Evaluation.invalid("no level: the LM request failed or its reply was empty")

@@ -41,8 +41,10 @@ def level_figure(domain: Any, candidate: Any, info: dict | None = None) -> Figur
         info = domain.evaluate([candidate])[0].info
     figure = Figure(figsize=(3.2, 3.4))
     ax = figure.add_subplot()
-    level = domain._build(candidate)
-    kinds = [b.block_type for b in getattr(level, "blocks", ())]
+    try:
+        kinds = [b.block_type for b in domain.level(candidate).blocks]
+    except ValueError:
+        kinds = []
     if kinds and "poses" in info:
         draw_level(ax, kinds, info["poses"])
     ax.set_title(
@@ -76,3 +78,16 @@ def gallery(levels: dict[str, list[tuple[list[str], list, str]]], *, columns: in
         axes[r, 0].set_ylabel(letter, fontsize=14, rotation=0, labelpad=14)
     figure.tight_layout()
     return figure
+
+
+def gallery_entries(domain: Any, elites: Sequence[Any]) -> list[tuple[list[str], list, str]]:
+    """Gallery entries for ``elites`` (``qd.archive.Elite``) of a ScienceBirdsLetters run:
+    each drawn at its settled poses, captioned with objective and predicted letter."""
+    return [
+        (
+            [b.block_type for b in domain.level(e.candidate).blocks],
+            e.info["poses"],
+            f"{e.objective:.2f} ({e.info.get('predicted', '?')})",
+        )
+        for e in elites
+    ]
