@@ -191,6 +191,10 @@ def test_generated_replies_are_written_in_the_layout_the_scorer_reads(tmp_path):
     scores = score_folder(tmp_path)
     assert set(scores) == {"I", "L"}
     assert all(s.trials_ok == 1 and s.trials_expected == 2 for s in scores.values())
+    # The competition's regex finds no call it accepts in either reply (the loop's x is
+    # not plain digits): both are failed trials, not a crash.
+    strict = score_folder(tmp_path, competition=True)
+    assert all(s.trials_ok == 0 and s.score == 0 for s in strict.values())
 
 
 def test_generate_refuses_a_prompt_file_without_a_placeholder(tmp_path, capsys):

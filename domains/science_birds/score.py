@@ -18,7 +18,7 @@ import typer
 
 from domains.science_birds.classifier import LETTERS
 from domains.science_birds.domain import ScienceBirdsLetters
-from domains.science_birds.language import competition_drops, extract_code
+from domains.science_birds.language import LevelParseError, competition_drops, extract_code
 from domains.science_birds.scoring import (
     LetterScore,
     TrialResult,
@@ -40,23 +40,26 @@ def score_trials(letter: str, replies: Sequence[str], *, competition: bool = Fal
             (loops and arithmetic then count as the competition counts them: not at all).
     """
     domain = ScienceBirdsLetters(letter=letter, max_drops=200)
-    programs = []
-    for reply in replies:
-        if competition:
-            programs.append(tuple((d.block_type, d.x) for d in competition_drops(reply)))
-        else:
+    trials: list[TrialResult | None] = [None] * len(replies)
+    programs, slots = [], []
+    for i, reply in enumerate(replies):
+        if not competition:
             programs.append(extract_code(reply))
-    trials = []
-    for evaluation in domain.evaluate(programs):
-        if not evaluation.valid:
-            trials.append(TrialResult.failure(evaluation.invalid_reason or "invalid"))
+            slots.append(i)
             continue
-        trials.append(
-            TrialResult(
-                stability=float(evaluation.info["stability"]),
-                similarity=float(evaluation.info["similarity"]),
-                probabilities=np.asarray(evaluation.info["probabilities"], dtype=float),
-            )
+        try:
+            programs.append(tuple((d.block_type, d.x) for d in competition_drops(reply)))
+            slots.append(i)
+        except LevelParseError as error:  # the competition finds no code: a failed trial
+            trials[i] = TrialResult.failure(str(error))
+    for i, evaluation in zip(slots, domain.evaluate(programs), strict=True):
+        if not evaluation.valid:
+            trials[i] = TrialResult.failure(evaluation.invalid_reason or "invalid")
+            continue
+        trials[i] = TrialResult(
+            stability=float(evaluation.info["stability"]),
+            similarity=float(evaluation.info["similarity"]),
+            probabilities=np.asarray(evaluation.info["probabilities"], dtype=float),
         )
     return trials
 
