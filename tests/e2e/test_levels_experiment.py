@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from e2e_helpers import ROOT, python
 
-ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = str(ROOT / "experiments" / "levels_letters.py")
 pytestmark = pytest.mark.slow
 
 
-def experiment(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QD_LM_")}
-    return subprocess.run(
-        [sys.executable, SCRIPT, *args, "--set", "evaluation.backend=\"inprocess\""],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+def experiment(*args: str, cwd: Path):
+    return python(SCRIPT, *args, "--set", 'evaluation.backend="inprocess"', cwd=cwd)
 
 
 def summary_rows(stdout: str) -> dict[str, list[float]]:

@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+from e2e_helpers import ROOT, python, read_lines
 
-ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("llama_cpp", reason="the embedded LM server needs llama-cpp-python")
 pytestmark = [pytest.mark.slow, pytest.mark.lm]
-
-
-def python(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QD_LM_")}
-    env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-def read_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_lmx_search_on_one_letter_asks_the_lm_and_a_rerun_replays_the_cache(tmp_path):

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from e2e_helpers import ROOT, python
 
-ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("llama_cpp", reason="the embedded LM server needs llama-cpp-python")
 pytestmark = [pytest.mark.slow, pytest.mark.lm]
 
 
-def qd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QD_LM_")}
-    env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "qd.cli", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+def qd(*args: str, cwd: Path):
+    return python("-m", "qd.cli", *args, cwd=cwd)
 
 
 def test_qdaif_run_adds_elites_logs_usage_and_a_rerun_costs_no_lm_calls(tmp_path):
