@@ -101,6 +101,14 @@ def test_reply_with_indented_block_and_bare_code():
     assert extract_code("drop_block('b11', 2)") == "drop_block('b11', 2)"
 
 
+def test_a_reply_cut_off_inside_its_code_block_is_read_from_the_opening_fence():
+    reply = "Here you go:\n```python\ndrop_block('b31', 5)\ndrop_block('b13', 5)\n"
+    assert parse_program(reply) == drops(("b31", 5, 1), ("b13", 5, 2))
+    cut_mid_line = "Sure.\n```python\ndrop_block('b11', 3)\ndrop_block('b1"
+    with pytest.raises(LevelParseError, match="line 2: syntax error"):
+        parse_program(cut_mid_line)
+
+
 # --- refusals: each names the line and the construct --------------------------------------
 
 

@@ -197,7 +197,9 @@ def extract_code(reply: str) -> str:
     The competition reads only the last ```` ``` ```` block, so we do too (same pattern:
     a block cannot contain a backtick). A language tag on the opening fence (``python``)
     is dropped, and the block is dedented because replies often indent code under a list
-    item. Text without any fence is taken to be bare code and returned unchanged.
+    item. A reply cut off inside its only block (no closing fence, as when ``max_tokens``
+    runs out) gives the code after the opening fence, where the competition would find
+    none. Text without any fence is taken to be bare code and returned unchanged.
 
     Args:
         reply: a whole model reply, or bare code.
@@ -206,9 +208,12 @@ def extract_code(reply: str) -> str:
         The code to parse. Line numbers in parse errors count from its first line.
     """
     blocks = _FENCE.findall(reply)
-    if not blocks:
+    if blocks:
+        body = blocks[-1]
+    elif reply.count("```") == 1:  # cut off inside the block
+        body = reply.split("```", 1)[1]
+    else:
         return reply
-    body = blocks[-1]
     first, newline, rest = body.partition("\n")
     if newline and _INFO_STRING.fullmatch(first.strip()):
         body = rest
