@@ -236,6 +236,17 @@ class Domain:
         few-shot examples from the archive.
         """
 
+    def features(self, candidate: Any, info: dict[str, Any]) -> Sequence[float] | None:
+        """A vector of what an elite *does* or *means*, for diversity beyond the grid.
+
+        Optional. Reports compute the Vendi score (cosine similarity of these vectors)
+        over the elites, which counts effectively different elites however the map bins
+        them. Examples: a formula's outputs on the data, a classifier's softmax, a text
+        embedding. ``info`` is what :meth:`evaluate` kept. None (the default) means the
+        domain has no such vector.
+        """
+        return None
+
     def initial(self, n: int, rng: np.random.Generator) -> list[Any]:
         """``n`` seed candidates (random trees, seed texts, random levels)."""
         raise NotImplementedError(f"{type(self).__name__} must implement initial(n, rng)")

@@ -11,10 +11,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from qd.archive import Archive, Elite
 from qd.domain import Domain
+from qd.metrics import vendi_score_of_features
 from qd.runs import RunDirectory, load_archive
 from qd.viz import archive_heatmap, progress_curves, save_figure
 
@@ -62,6 +64,7 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
             + ", ".join(f"`{k}` {n} of {stats.num_elites}" for k, n in flags.items()),
             "",
         ]
+    lines += _diversity_lines(domain, archive.elites())
     if len(domain.measures) <= 2 or archive.kind == "cvt":
         save_figure(archive_heatmap(archive), figures / "archive.png")
         lines += ["## Archive", "", f"![archive]({FIGURES_DIR}/archive.png)", ""]
@@ -99,6 +102,23 @@ def _elites_section(domain: Domain, archive: Archive, figures: Path, top: int) -
         if extra:
             lines += ["", "; ".join(f"{k}: {_fmt(v)}" for k, v in extra.items()), ""]
     return lines or ["(the archive is empty)", ""]
+
+
+def _diversity_lines(domain: Domain, elites: list[Elite]) -> list[str]:
+    """The Vendi score over the elites' ``domain.features``, when the domain has them."""
+    vectors = [domain.features(e.candidate, e.info) for e in elites]
+    kept = [v for v in vectors if v is not None]
+    if len(kept) < 2:
+        return []
+    score = vendi_score_of_features(np.asarray(kept, dtype=float))
+    missing = len(elites) - len(kept)
+    left_out = f" ({missing} without features left out)" if missing else ""
+    return [
+        f"Diversity: Vendi score {score:.2f}, the effective number of different elites "
+        f"among {len(kept)} by cosine similarity of `{type(domain).__name__}.features`"
+        f"{left_out}.",
+        "",
+    ]
 
 
 def _flag_counts(elites: list[Elite]) -> dict[str, int]:

@@ -216,3 +216,10 @@ def test_check_domain_connects_an_lm_domain_to_the_lm_it_is_given():
     lm = ScriptedLM()
     check_domain(domain, iterations=2, batch_size=6, lm=lm)
     assert lm.calls  # the variation and the search asked the LM
+
+
+def test_features_are_the_classifier_softmax_the_competition_compares():
+    domain = ScienceBirdsLetters(letter="T")
+    (evaluation,) = domain.evaluate([example_program("T")])
+    features = domain.features(example_program("T"), evaluation.info)
+    assert len(features) == 26 and sum(features) == pytest.approx(1.0, abs=1e-3)

@@ -368,3 +368,14 @@ def test_pickles_to_an_equivalent_domain() -> None:
 
 def test_passes_check_domain() -> None:
     check_domain(SymbolicRegression(max_depth=5, max_size=20), iterations=2)
+
+
+def test_features_compare_shapes_not_scale_or_offset() -> None:
+    domain = SymbolicRegression()
+    x = decode_tree(["x1"], domain.pset)
+    scaled = decode_tree(["add", "mul", "x1", 2.0, 1.0], domain.pset)
+    curved = decode_tree(["mul", "x1", "x1"], domain.pset)
+    fx, fs, fc = (np.asarray(domain.features(t, {})) for t in (x, scaled, curved))
+    assert fx @ fs == pytest.approx(1.0) and np.linalg.norm(fx) == pytest.approx(1.0)
+    assert fx @ fc < 0.99
+    assert domain.features(decode_tree([3.0], domain.pset), {}) is None  # no shape at all

@@ -272,6 +272,10 @@ class ScienceBirdsLetters(Domain):
             return Evaluation.invalid("the program drops no block")
         return level
 
+    def features(self, candidate: Any, info: dict[str, Any]) -> list[float] | None:
+        """The classifier's 26-way softmax: what the competition's diversity compares."""
+        return info.get("probabilities")
+
     def encode(self, candidate: Program | str) -> list[list] | str:
         """Drops as ``[[type, x], ...]``; program text (an LM reply) stays text."""
         if isinstance(candidate, str):

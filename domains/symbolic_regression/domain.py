@@ -235,6 +235,21 @@ class SymbolicRegression(Domain):
             "variables": sum(1 for v in self.pset.arguments if v in names),
         }
 
+    def features(self, candidate: Any, info: dict[str, Any]) -> list[float] | None:
+        """The formula's outputs on the training points, centred and scaled to unit norm.
+
+        Cosine similarity of these vectors is the correlation of two formulas' outputs,
+        so formulas that differ only by scale or offset count as one behaviour.
+        """
+        with np.errstate(all="ignore"):
+            outputs = np.asarray(evaluate_tree(candidate, self.data.X_train), dtype=float)
+        outputs = np.broadcast_to(outputs, self.data.y_train.shape)
+        centred = outputs - outputs.mean()
+        norm = np.linalg.norm(centred)
+        if not np.isfinite(norm) or norm < 1e-12:
+            return None  # a constant (or broken) formula has no shape to compare
+        return (centred / norm).tolist()
+
     def encode(self, candidate: gp.PrimitiveTree) -> list[str | float]:
         return encode_tree(candidate)
 

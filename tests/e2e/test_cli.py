@@ -50,6 +50,8 @@ def test_run_fills_archive_and_report_has_pngs(tmp_path):
     images = [line.split("(")[1].rstrip(")") for line in page.splitlines() if line.startswith("![")]
     assert "report/archive.png" in images and "report/progress.png" in images
     assert any("elite-1" in image for image in images)
+    vendi = next(line for line in page.splitlines() if line.startswith("Diversity: Vendi"))
+    assert 1.0 <= float(vendi.split()[3].rstrip(",")) <= len(records(run))
     for image in images:
         data = (run / image).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
