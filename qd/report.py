@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from qd.archive import Archive, Elite
+from qd.archive import Elite
 from qd.domain import Domain
 from qd.metrics import vendi_score_of_features
 from qd.runs import RunDirectory, load_archive
@@ -57,14 +57,15 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
             + ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in usage.items()),
             "",
         ]
-    flags = _flag_counts(archive.elites())
+    elites = archive.elites()
+    flags = _flag_counts(elites)
     if flags:
         lines += [
             "Elites flagged by the domain: "
             + ", ".join(f"`{k}` {n} of {stats.num_elites}" for k, n in flags.items()),
             "",
         ]
-    lines += _diversity_lines(domain, archive.elites())
+    lines += _diversity_lines(domain, elites)
     if len(domain.measures) <= 2 or archive.kind == "cvt":
         save_figure(archive_heatmap(archive), figures / "archive.png")
         lines += ["## Archive", "", f"![archive]({FIGURES_DIR}/archive.png)", ""]
@@ -72,7 +73,7 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
         save_figure(progress_curves(metrics), figures / "progress.png")
         lines += ["## Progress", "", f"![progress]({FIGURES_DIR}/progress.png)", ""]
     lines += ["## Top elites", ""]
-    lines += _elites_section(domain, archive, figures, top)
+    lines += _elites_section(domain, elites, figures, top)
     if events:
         lines += ["## Invalid candidates", "", "| reason | count |", "|---|---:|"]
         reasons = Counter(str(e.get("reason", "?"))[:120] for e in events)
@@ -83,9 +84,9 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
     return page
 
 
-def _elites_section(domain: Domain, archive: Archive, figures: Path, top: int) -> list[str]:
+def _elites_section(domain: Domain, elites: list[Elite], figures: Path, top: int) -> list[str]:
     lines = []
-    ranked = sorted(archive.elites(), key=lambda e: e.objective, reverse=True)[:top]
+    ranked = sorted(elites, key=lambda e: e.objective, reverse=True)[:top]
     for rank, elite in enumerate(ranked, 1):
         described = ", ".join(
             f"{m.name} {_fmt(v)}" for m, v in zip(domain.measures, elite.measures, strict=True)

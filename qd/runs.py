@@ -309,10 +309,10 @@ def execute(
         KeyboardInterrupt: After a graceful stop on Ctrl-C.
     """
     config = run.load_config()
-    done = run.latest_checkpoint() if resume else None
-    if iterations is not None and done is not None and iterations < done.iteration:
+    checkpoint = run.latest_checkpoint() if resume else None  # read (and parsed) once
+    if iterations is not None and checkpoint is not None and iterations < checkpoint.iteration:
         raise RunError(
-            f"--iterations {iterations} is below the {done.iteration} iterations already done"
+            f"--iterations {iterations} is below the {checkpoint.iteration} iterations already done"
         )
     if iterations is not None or dask_scheduler:
         if iterations is not None:
@@ -322,7 +322,6 @@ def execute(
         config = parse_config(config.to_dict())
         run.write_config(config)
     domain = config.build_domain()
-    checkpoint = run.latest_checkpoint() if resume else None
     rng = np.random.default_rng(config.seed)
     archive = build_archive(config, domain, checkpoint.centroids if checkpoint else None)
     if checkpoint is not None:
