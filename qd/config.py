@@ -56,6 +56,8 @@ class LMConfig:
     timeout: float = 120.0
     max_retries: int = 4
     cache: bool = True
+    embedding_base_url: str = ""  # empty: the completion server's, if embedding_model is set
+    embedding_model: str = ""  # empty: the embedded all-MiniLM-L6-v2
 
 
 @dataclass

@@ -247,6 +247,14 @@ class Domain:
         """
         return None
 
+    def run_metrics(self) -> dict[str, Any]:
+        """Counters of the domain's own work for each ``metrics.jsonl`` line.
+
+        Optional; e.g. judge calls saved by novelty rejection. Running totals since the
+        domain was built, JSON-able.
+        """
+        return {}
+
     def initial(self, n: int, rng: np.random.Generator) -> list[Any]:
         """``n`` seed candidates (random trees, seed texts, random levels)."""
         raise NotImplementedError(f"{type(self).__name__} must implement initial(n, rng)")

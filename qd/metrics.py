@@ -16,8 +16,8 @@ small q counts every distinct direction, large q only the dominant ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import Literal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -221,6 +221,26 @@ def vendi_score_of_features(
         eigenvalues = np.linalg.eigvalsh(unit.T @ unit / n)
         return _hill_numbers(eigenvalues, orders)[orders[0]]
     return vendi_score(similarity_matrix(x, kernel=kernel, gamma=gamma), q)
+
+
+def elites_vendi(
+    features: Callable[[Any, dict[str, Any]], Sequence[float] | None],
+    elites: Sequence[Any],
+) -> tuple[float, int] | None:
+    """Vendi score (cosine) of elites by a domain's ``features`` hook.
+
+    Args:
+        features: ``domain.features``: (candidate, info) -> a vector or None.
+        elites: Objects with ``candidate`` and ``info`` (``Archive.elites()``).
+
+    Returns:
+        ``(score, elites with a vector)``, or None when fewer than two have one.
+    """
+    vectors = [features(e.candidate, e.info) for e in elites]
+    kept = [v for v in vectors if v is not None]
+    if len(kept) < 2:
+        return None
+    return vendi_score_of_features(np.asarray(kept, dtype=float)), len(kept)
 
 
 # --- helpers ------------------------------------------------------------------------

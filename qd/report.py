@@ -16,15 +16,21 @@ from matplotlib.figure import Figure
 
 from qd.archive import Elite
 from qd.domain import Domain
-from qd.metrics import vendi_score_of_features
+from qd.metrics import elites_vendi
 from qd.runs import RunDirectory, load_archive
 from qd.viz import archive_heatmap, progress_curves, save_figure
 
 FIGURES_DIR = "report"
 
 
-def write_report(run_path: str | Path, *, top: int = 5) -> Path:
+def write_report(run_path: str | Path, *, top: int = 5, spread: int = 6) -> Path:
     """Write ``report.md`` and its PNGs into the run directory; returns the page's path.
+
+    Args:
+        run_path: The run directory.
+        top: How many of the best elites to show.
+        spread: How many elites from far-apart cells to show (what the map holds
+            beyond its best corner); 0 for none.
 
     Raises:
         RunError: Not a run directory, or no checkpoint yet.
@@ -50,13 +56,14 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
         f"| {len(events)} |",
         "",
     ]
-    usage = metrics[-1].get("lm") if metrics else None
-    if usage:
-        lines += [
-            "LM usage (this process): "
-            + ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in usage.items()),
-            "",
-        ]
+    for key, title in (("lm", "LM usage"), ("embeddings", "Embedding usage")):
+        usage = metrics[-1].get(key) if metrics else None
+        if usage:
+            lines += [
+                f"{title} (this process): "
+                + ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in usage.items()),
+                "",
+            ]
     elites = archive.elites()
     flags = _flag_counts(elites)
     if flags:
@@ -73,7 +80,18 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
         save_figure(progress_curves(metrics), figures / "progress.png")
         lines += ["## Progress", "", f"![progress]({FIGURES_DIR}/progress.png)", ""]
     lines += ["## Top elites", ""]
-    lines += _elites_section(domain, elites, figures, top)
+    ranked = sorted(elites, key=lambda e: e.objective, reverse=True)[:top]
+    lines += _elites_section(domain, ranked, figures, "elite")
+    if spread and len(elites) > top:
+        lines += [
+            "## Elites from across the map",
+            "",
+            f"{min(spread, len(elites))} elites from cells far apart (farthest-point order "
+            "over bin coordinates, from the best elite): read them to check that the axes "
+            "mean what their names say.",
+            "",
+        ]
+        lines += _elites_section(domain, spread_elites(elites, spread), figures, "spread")
     if events:
         lines += ["## Invalid candidates", "", "| reason | count |", "|---|---:|"]
         reasons = Counter(str(e.get("reason", "?"))[:120] for e in events)
@@ -84,17 +102,40 @@ def write_report(run_path: str | Path, *, top: int = 5) -> Path:
     return page
 
 
-def _elites_section(domain: Domain, elites: list[Elite], figures: Path, top: int) -> list[str]:
+def spread_elites(elites: list[Elite], k: int) -> list[Elite]:
+    """``k`` elites from far-apart cells: greedy farthest-point order over bin indices.
+
+    Starts from the best elite, then repeatedly adds the elite whose nearest chosen one
+    is farthest (bins scaled to [0, 1] per axis; ties go to the better elite).
+    """
+    if not elites:
+        return []
+    bins = np.asarray([e.bins for e in elites], dtype=float)
+    span = np.ptp(bins, axis=0)
+    coords = (bins - bins.min(axis=0)) / np.where(span > 0, span, 1.0)
+    chosen = [int(np.argmax([e.objective for e in elites]))]
+    nearest = np.linalg.norm(coords - coords[chosen[0]], axis=1)
+    objectives = np.asarray([e.objective for e in elites])
+    while len(chosen) < min(k, len(elites)):
+        candidates = np.flatnonzero(np.isclose(nearest, nearest.max()))
+        pick = int(candidates[np.argmax(objectives[candidates])])
+        chosen.append(pick)
+        nearest = np.minimum(nearest, np.linalg.norm(coords - coords[pick], axis=1))
+    return [elites[i] for i in chosen]
+
+
+def _elites_section(
+    domain: Domain, shown_elites: list[Elite], figures: Path, kind: str
+) -> list[str]:
     lines = []
-    ranked = sorted(elites, key=lambda e: e.objective, reverse=True)[:top]
-    for rank, elite in enumerate(ranked, 1):
+    for rank, elite in enumerate(shown_elites, 1):
         described = ", ".join(
             f"{m.name} {_fmt(v)}" for m, v in zip(domain.measures, elite.measures, strict=True)
         )
         lines += [f"### {rank}. objective {elite.objective:.4g} ({described})", ""]
         shown = domain.render(elite.candidate, elite.info)
         if isinstance(shown, Figure):
-            name = f"elite-{rank}.png"
+            name = f"{kind}-{rank}.png"
             save_figure(shown, figures / name)
             lines += [f"![elite {rank}]({FIGURES_DIR}/{name})", ""]
         else:
@@ -107,16 +148,15 @@ def _elites_section(domain: Domain, elites: list[Elite], figures: Path, top: int
 
 def _diversity_lines(domain: Domain, elites: list[Elite]) -> list[str]:
     """The Vendi score over the elites' ``domain.features``, when the domain has them."""
-    vectors = [domain.features(e.candidate, e.info) for e in elites]
-    kept = [v for v in vectors if v is not None]
-    if len(kept) < 2:
+    found = elites_vendi(domain.features, elites)
+    if found is None:
         return []
-    score = vendi_score_of_features(np.asarray(kept, dtype=float))
-    missing = len(elites) - len(kept)
+    score, kept = found
+    missing = len(elites) - kept
     left_out = f" ({missing} without features left out)" if missing else ""
     return [
         f"Diversity: Vendi score {score:.2f}, the effective number of different elites "
-        f"among {len(kept)} by cosine similarity of `{type(domain).__name__}.features`"
+        f"among {kept} by cosine similarity of `{type(domain).__name__}.features`"
         f"{left_out}.",
         "",
     ]

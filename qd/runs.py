@@ -30,6 +30,7 @@ from qd.archive import Archive
 from qd.config import ConfigError, ExperimentConfig, load_config, parse_config
 from qd.domain import Domain
 from qd.evaluation import make_evaluator
+from qd.metrics import elites_vendi
 from qd.search import IterationResult, Search
 
 CHECKPOINT_FORMAT = 1
@@ -231,6 +232,12 @@ class RunLogger:
         self.domain = domain
         self.checkpoint_every = checkpoint_every
         self.extra_metrics = extra_metrics
+        self.has_features = type(domain).features is not Domain.features
+
+    def _vendi(self, search: Search) -> dict[str, float]:
+        """The elites' Vendi score for the curve in reports (cheap: d x d eigenvalues)."""
+        found = elites_vendi(self.domain.features, search.archive.elites())
+        return {} if found is None else {"vendi": round(found[0], 6)}
 
     def __call__(self, search: Search, result: IterationResult) -> None:
         self.run.append(
@@ -247,7 +254,9 @@ class RunLogger:
             ],
         )
         extra = self.extra_metrics() if self.extra_metrics else {}
-        self.run.append(self.run.metrics_path, [{**result.metrics(), **extra}])
+        diversity = self._vendi(search) if self.has_features else {}
+        own = self.domain.run_metrics()
+        self.run.append(self.run.metrics_path, [{**result.metrics(), **diversity, **own, **extra}])
         if result.iteration % self.checkpoint_every == 0:
             self.checkpoint(search)
 
@@ -364,9 +373,22 @@ def lm_settings(config: ExperimentConfig):
 def open_run_lm(run: RunDirectory, config: ExperimentConfig):
     """The run's LM: the configured server (config, then env), or the embedded one."""
     from qd.lm import open_lm
+    from qd.lm.embeddings import embedding_settings_from_env
 
     cache = run.path / LM_CACHE if config.lm.cache else None
-    return open_lm(lm_settings(config), cache=cache, seed=config.seed)
+    settings = lm_settings(config)
+    embedding = embedding_settings_from_env(
+        settings, base_url=config.lm.embedding_base_url, model=config.lm.embedding_model
+    )
+    return open_lm(settings, cache=cache, seed=config.seed, embedding=embedding)
+
+
+def lm_metrics(lm: Any) -> dict[str, Any]:
+    """What a metrics line records of LM use: requests and tokens, and embeddings."""
+    metrics: dict[str, Any] = {"lm": lm.usage.snapshot()}
+    if lm.embedder is not None and (lm.embedder.usage.requests or lm.embedder.usage.cache_hits):
+        metrics["embeddings"] = lm.embedder.usage.snapshot()
+    return metrics
 
 
 def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Search:
@@ -374,7 +396,7 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Sea
         run,
         domain,
         checkpoint_every=config.search.checkpoint_every,
-        extra_metrics=(lambda: {"lm": lm.usage.snapshot()}) if lm is not None else None,
+        extra_metrics=(lambda: lm_metrics(lm)) if lm is not None else None,
     )
     settings = config.evaluation
     try:

@@ -45,6 +45,7 @@ _LABELS = {
     "num_elites": "elites",
     "obj_max": "best objective",
     "obj_mean": "mean objective",
+    "vendi": "Vendi score of elites",
     "evaluations": "evaluations",
     "iteration": "iteration",
 }
@@ -351,7 +352,7 @@ def _figure_and_axes(ax: Axes | None, *, one_row: bool) -> tuple[Figure, Axes]:
 def progress_curves(
     metrics: Sequence[Mapping[str, Any]],
     *,
-    keys: Sequence[str] = ("qd_score", "coverage"),
+    keys: Sequence[str] = ("qd_score", "coverage", "vendi"),
     x: str = "iteration",
 ) -> Figure:
     """Plot how a run's numbers grow, one subplot per key.

@@ -61,3 +61,59 @@ def test_poetry_is_a_five_by_five_categorical_map_and_needs_an_lm():
     assert [r.valid for r in results] == [False, False]
     with pytest.raises(RuntimeError, match="qd run"):
         poetry.initial(1, None)
+
+
+def test_axes_take_the_measured_judges_and_any_axis_can_come_from_anchors():
+    from domains.creative_writing.judging import DEFAULT_JUDGES
+
+    stories = CreativeWriting()
+    assert stories.judge_specs == {"genre": DEFAULT_JUDGES["genre"], "ending": "probe-last"}
+    assert stories.quality_judge == "probe"
+    assert CreativeWriting(task="opinions").quality_judge == "lm"  # no labelled quality set
+    paper = CreativeWriting(judges="lm", quality_judge="lm")
+    assert set(paper.judge_specs.values()) == {"lm"}
+    mood = {"anchors": [["a calm story", "a quiet tale"], "a frantic chase"]}
+    custom = CreativeWriting(descriptors=["genre", "mood"], judges={"mood": mood})
+    assert custom.measures[1].name == "mood"
+    assert custom.measures[1].label == "mood: 'a calm story' to 'a frantic chase'"
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"judges": "oracle"}, "judges: 'oracle' is not one of"),
+        ({"judges": {"tone": "lm"}}, r"judges: \['tone'\] are not among the descriptors"),
+        ({"judges": {"genre": "vibes"}}, "judges: genre = 'vibes'"),
+        ({"descriptors": ["mood"]}, "descriptors:"),
+        ({"task": "opinions", "quality_judge": "probe"}, "quality_judge: 'probe'"),
+        ({"novelty_threshold": 1.5}, "novelty_threshold: 1.5"),
+    ],
+)
+def test_bad_judge_options_say_what_is_allowed(options, match):
+    with pytest.raises(ValueError, match=match):
+        CreativeWriting(**options)
+
+
+def test_a_probe_judge_without_fitted_weights_says_how_to_fit_them(monkeypatch):
+    from domains.creative_writing import judging
+
+    monkeypatch.setattr(judging, "fitted", dict)
+    with pytest.raises(ValueError, match=r"experiments/judges\.py --write"):
+        judging.build_judge(None, "genre", "probe")
+
+
+def test_validation_sets_are_balanced_and_flawed_texts_are_made_by_fixed_rules():
+    from domains.creative_writing.judging import flawed_texts, validation_set
+
+    for axis, n in (("genre", 96), ("ending", 96), ("sentiment", 48), ("quality", 192)):
+        texts, labels = validation_set(axis)
+        assert len(texts) == n and sum(labels) == n // 2
+    assert validation_set("genre", limit=3)[1].count(1) == 3
+    flawed = flawed_texts()
+    assert flawed == flawed_texts()  # seeded: the same set every time
+    kinds = [row["id"].split("-", 1)[1] for row in flawed]
+    assert {k: kinds.count(k) for k in set(kinds)} == {
+        "off-topic": 24, "repetition": 24, "shuffle": 24, "title-url": 24
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="no labelled set"):
+        validation_set("tone")

@@ -27,6 +27,13 @@ TONE = (
 )
 
 
+def _embedding(vector: Any) -> dict[str, list[float]]:
+    """``{"embedding": [...]}`` for a vector; nothing when its request failed."""
+    if isinstance(vector, np.ndarray):
+        return {"embedding": [round(float(x), 5) for x in vector]}
+    return {}
+
+
 def rewrite_prompt(poem: str, genre: str, tone: str) -> str:
     """QDAIF's poetry mutation, as a completion prompt."""
     return f"Rewrite this poem as a {tone} {genre}.\n\nPoem:\n{poem}\n\nRewritten poem:\n"
@@ -130,6 +137,7 @@ class Poetry(Domain):
             ratings = self._feedback.rating(texts, QUALITY)
             genres = self._feedback.choice(texts, GENRE, list(GENRES))
             tones = self._feedback.choice(texts, TONE, list(TONES))
+            vectors = self._lm.embed_many(texts)  # for the Vendi score of the elites
             for j, i in enumerate(slots):
                 (rating, rating_info), genre, tone = ratings[j], genres[j], tones[j]
                 if rating is None or genre[0] is None or tone[0] is None:
@@ -143,9 +151,18 @@ class Poetry(Domain):
                 results[i] = Evaluation(
                     objective=float(rating_info.get("normalized", (rating - 1) / 9)),
                     measures=(genre[0], tone[0]),
-                    info={"rating": rating, "genre": genre[1], "tone": tone[1]},
+                    info={
+                        "rating": rating,
+                        "genre": genre[1],
+                        "tone": tone[1],
+                        **_embedding(vectors[j]),
+                    },
                 )
         return results  # type: ignore[return-value]
+
+    def features(self, candidate: Any, info: dict[str, Any]) -> Sequence[float] | None:
+        """The poem's embedding: reports give the Vendi score of the elites' meanings."""
+        return info.get("embedding")
 
     def render(self, candidate: Any, info: dict | None = None) -> str:
         return str(candidate)

@@ -2,7 +2,8 @@
 
 Each task needs a handful of short examples in the style the few-shot prompt asks
 for, spread over the descriptor space so the first prompts already point in several
-directions.
+directions (the stories cover all four genre x ending corners: a 135M model mostly
+copies the mood of its examples, so corners without a seed fill slowly).
 """
 
 OPINIONS = (
@@ -29,6 +30,12 @@ STORIES = (
     "and something under the floor began to breathe.",
     "After the election the politician retired to the sea, and the spy who had "
     "shadowed him for years finally knocked on his door with a bottle of wine.",
+    "The spy fell in love with the politician she was sent to ruin, and on the night he "
+    "proposed she handed over the photographs and watched them lead him away in chains.",
+    "In the politician's mansion the portraits began to bleed, but the spy found the "
+    "cursed mirror, smashed it at dawn, and the two of them walked out into the sun alive.",
+    "The politician's guests vanished one by one, and when the spy unlocked the cellar, "
+    "the thing wearing his face smiled and shut the door behind her.",
 )
 
 POEMS = (

@@ -10,17 +10,22 @@
 - :class:`LocalServer` / :func:`local_server` (``qd.lm.local``): the embedded default,
   SmolLM2-135M served by llama.cpp on a loopback port, stopped on every exit path;
   :func:`serve` runs it in the foreground for ``qd lm serve``.
+- :class:`Embedder` (``qd.lm.embeddings``): ``/v1/embeddings`` with the same cache,
+  retries and usage; ``LM.embed`` delegates to it. The embedded default is
+  all-MiniLM-L6-v2 (:func:`embedding_server`), started on first use.
 - :class:`LMCache` (``qd.lm.cache``): the SQLite reply cache.
 """
 
 from qd.lm.cache import LMCache, cache_key
 from qd.lm.client import LM, Completion, LMError, LMSettings, Usage, settings_from_env
+from qd.lm.embeddings import Embedder, embedding_settings_from_env
 from qd.lm.feedback import AIFeedback, FeedbackError, label_distribution
 from qd.lm.lmx import LMXVariation, build_prompt
 from qd.lm.local import (
     LocalServer,
     LocalServerError,
     default_model_path,
+    embedding_server,
     local_server,
     open_lm,
     serve,
@@ -30,6 +35,7 @@ __all__ = [
     "LM",
     "AIFeedback",
     "Completion",
+    "Embedder",
     "FeedbackError",
     "LMCache",
     "LMError",
@@ -41,6 +47,8 @@ __all__ = [
     "build_prompt",
     "cache_key",
     "default_model_path",
+    "embedding_server",
+    "embedding_settings_from_env",
     "label_distribution",
     "local_server",
     "open_lm",

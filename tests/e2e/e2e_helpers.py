@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def python(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    """``python ARGS`` in ``cwd`` as a user runs it from a checkout: the embedded LM (any
-    ``QD_LM_*`` of the developer's shell removed), the checkout on ``PYTHONPATH``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QD_LM_")}
+    """``python ARGS`` in ``cwd`` as a user runs it from a checkout: the embedded models
+    (any ``QD_LM_*`` or ``QD_EMBED_*`` of the developer's shell removed), the checkout on
+    ``PYTHONPATH``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QD_LM_", "QD_EMBED_"))}
     env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
         [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout

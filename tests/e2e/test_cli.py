@@ -52,6 +52,10 @@ def test_run_fills_archive_and_report_has_pngs(tmp_path):
     assert any("elite-1" in image for image in images)
     vendi = next(line for line in page.splitlines() if line.startswith("Diversity: Vendi"))
     assert 1.0 <= float(vendi.split()[3].rstrip(",")) <= len(records(run))
+    # the metrics log the same score every iteration, for the curve in the report
+    assert metrics[-1]["vendi"] == pytest.approx(float(vendi.split()[3].rstrip(",")), abs=0.01)
+    assert all(m["vendi"] >= 1.0 for m in metrics[1:])
+    assert "## Elites from across the map" in page
     for image in images:
         data = (run / image).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000

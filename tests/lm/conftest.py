@@ -25,3 +25,14 @@ def lm_server() -> Iterator[LocalServer]:
         pytest.skip("llama-cpp-python is not installed")
     with LocalServer(startup_timeout=120) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def embedding_server() -> Iterator[LocalServer]:
+    """The embedded all-MiniLM-L6-v2 (llama.cpp, embeddings on), once for the session."""
+    if not HAVE_LLAMA_CPP:
+        pytest.skip("llama-cpp-python is not installed")
+    from qd.lm import embedding_server as make_server
+
+    with make_server(startup_timeout=120) as server:
+        yield server
