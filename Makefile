@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/physics.py
 	$(PY) bench/evaluation_backends.py
 	$(PY) bench/lm_prefix_cache.py
+	$(PY) bench/embeddings.py
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -64,6 +64,9 @@ def main() -> None:
         "name of domains.creative_writing.judging; default: the domain's measured best",
     )
     parser.add_argument("--vendi", action="store_true", help="also print the final Vendi score")
+    parser.add_argument(
+        "--no-steer", action="store_true", help="QDAIF's plain template (the config steers)"
+    )
     parser.add_argument("--runs-dir", default="runs/compare")
     args = parser.parse_args()
 
@@ -85,6 +88,8 @@ def main() -> None:
                 overrides.append(f"domain.max_tokens={args.max_tokens}")
             if args.judges:
                 overrides.append(f'domain.judges="{args.judges}"')
+            if args.no_steer:
+                overrides.append("domain.steer=false")
             run = start(load_config(CONFIG, overrides), args.runs_dir, force=True)
             execute(run)
             metrics = RunDirectory(run.path).metrics()

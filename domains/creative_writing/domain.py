@@ -61,6 +61,11 @@ TASKS: dict[str, dict[str, Any]] = {
             )
         },
         "default_axes": ("sentiment",),
+        "steer": (
+            "Here is a random {sentiment}opinion piece about eating vegetables and "
+            "plant-based foods:\n",
+            {"sentiment": ("negative ", "positive ")},
+        ),
     },
     "stories": {
         "seeds": STORIES,
@@ -87,6 +92,14 @@ TASKS: dict[str, dict[str, Any]] = {
             ),
         },
         "default_axes": ("genre", "ending"),
+        "steer": (
+            "Here is a random example of a fantasy {genre}story about a suspicious spy and "
+            "a rich politician{ending}:\n",
+            {
+                "genre": ("horror ", "romance "),
+                "ending": (" with a tragic ending", " with a happy ending"),
+            },
+        ),
     },
 }
 
@@ -115,6 +128,11 @@ class CreativeWriting(Domain):
             ``"lm-contextual"``, ``"probe"`` or ``"probe-last"`` (fitted on the labelled
             stories against flawed copies; stories only). Default: ``"probe"`` for
             stories (AUC 0.95 against the LM's 0.60, docs/lm.md), ``"lm"`` for opinions.
+        steer: Name a target in the header the LM continues ("a fantasy horror story
+            ... with a happy ending", each axis's end drawn at random, or left unnamed a
+            third of the time); the examples keep QDAIF's template. Not in QDAIF: off by
+            default, on in the offline flagship, where SmolLM2-135M otherwise writes
+            neither romance nor horror.
         novelty_threshold: Reject a child whose embedding has at least this cosine
             similarity to an elite (or an earlier child of its batch) before any judge
             call, as OpenEvolve does; None keeps every child.
@@ -137,6 +155,7 @@ class CreativeWriting(Domain):
         judge_top_logprobs: int = 20,
         judges: str | Mapping[str, Any] | None = None,
         quality_judge: str | None = None,
+        steer: bool = False,
         novelty_threshold: float | None = None,
     ) -> None:
         if task not in TASKS:
@@ -184,6 +203,8 @@ class CreativeWriting(Domain):
             for name, axis in zip(axes, self.axes, strict=True)
         )
         self.novelty = NoveltyFilter(novelty_threshold) if novelty_threshold else None
+        self.steer = bool(steer)
+        self.steer_spec = spec["steer"]
         self._lmx = None
         self._quality: Any = None
         self._judges: dict[str, Any] = {}
@@ -200,6 +221,7 @@ class CreativeWriting(Domain):
             mode=self.lmx_mode,
             seeds=list(self.seeds),
             max_tokens=self.max_tokens,
+            steer=self.steer_header if self.steer else None,
         )
         self._lm = lm
         self._archive = archive
@@ -222,6 +244,16 @@ class CreativeWriting(Domain):
             labels=("no", "yes"),
             top_logprobs=self.judge_top_logprobs,
         )
+
+    def steer_header(self, rng: np.random.Generator) -> str:
+        """A header naming a random target: either end of each mapped axis, or neither."""
+        template, ends = self.steer_spec
+        words = dict.fromkeys(ends, "")
+        for name in self.axis_names:
+            if name in ends:
+                pick = int(rng.integers(3))
+                words[name] = ends[name][pick] if pick < 2 else ""
+        return template.format(**words)
 
     def _require_lm(self) -> None:
         if self._lmx is None or self._quality is None:

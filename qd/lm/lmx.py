@@ -39,7 +39,7 @@ request gives a ``None`` child: the engine logs it as invalid and goes on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -60,18 +60,21 @@ class _HasElites(Protocol):
 # -- prompt plumbing ------------------------------------------------------------------
 
 
-def build_prompt(template: str, examples: Sequence[str]) -> str:
+def build_prompt(template: str, examples: Sequence[str], final: str | None = None) -> str:
     """The LMX few-shot prompt: ``{T}{ex1}\\n###\\n{T}{ex2}\\n###\\n...{T}``.
 
     Args:
         template: The domain's text that introduces each example (ends with a newline
             or a space as the domain wants; it is used verbatim).
         examples: The few-shot texts, in prompt order.
+        final: The header the LM continues (steering, e.g. "... a horror story ...");
+            ``template`` when None.
 
     Returns:
-        The prompt, ending with the template so the LM writes the next example.
+        The prompt, ending with the (final) template so the LM writes the next example.
     """
-    return "".join(f"{template}{example}\n{SEPARATOR}\n" for example in examples) + template
+    head = "".join(f"{template}{example}\n{SEPARATOR}\n" for example in examples)
+    return head + (template if final is None else final)
 
 
 def clean_reply(text: Any, *, min_chars: int = 3) -> str | None:
@@ -286,6 +289,10 @@ class LMXVariation:
         stop: Stop sequences (QDAIF: ``###`` and newline).
         min_chars: Shorter replies are malformed (None children).
         pool_size: Size of the LMX-replace and LMX-Quality-Only pools (QDAIF: 100).
+        steer: Optional ``steer(rng) -> header``: the last header of each prompt, the one
+            the LM continues, names a target ("a horror story ... with a happy ending")
+            while the examples keep ``template``. Not in QDAIF; a small model copies its
+            examples' mood, and a named target pulls children towards empty regions.
 
     Raises:
         ValueError: Unknown mode, no seeds, or non-positive ``k`` / ``max_tokens``.
@@ -306,6 +313,7 @@ class LMXVariation:
         stop: Sequence[str] = DEFAULT_STOP,
         min_chars: int = 3,
         pool_size: int = 100,
+        steer: Callable[[np.random.Generator], str] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode: {mode!r} is not one of {list(MODES)}")
@@ -326,6 +334,7 @@ class LMXVariation:
         self.stop = list(stop)
         self.min_chars = int(min_chars)
         self.pool_size = int(pool_size)
+        self.steer = steer
         self.history: list[str] = []
         """Every text generated (``random`` mode only): Random-Search's growing pool."""
         self.pool = PromptPool(seeds, max_size=self.pool_size)
@@ -415,7 +424,11 @@ class LMXVariation:
             self.examples(rng, elites=elites, parent=parents[i] if parents else None)
             for i in range(n)
         ]
-        return [build_prompt(self.template, ex) for ex in examples], examples
+        finals = [self.steer(rng) if self.steer else None for _ in examples]
+        prompts = [
+            build_prompt(self.template, ex, f) for ex, f in zip(examples, finals, strict=True)
+        ]
+        return prompts, examples
 
     def children(
         self, n: int, rng: np.random.Generator, *, parents: Sequence[Any] | None = None

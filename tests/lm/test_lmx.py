@@ -301,3 +301,27 @@ def test_children_from_real_server(lm_server):
     out = var.children(2, np.random.default_rng(0))
     assert len(out) == 2
     assert all(c is None or (isinstance(c, str) and c.strip()) for c in out)
+
+
+def test_steering_changes_only_the_header_the_lm_continues():
+    assert build_prompt("T: ", ["a"], final="Horror T: ") == "T: a\n###\nHorror T: "
+    lm = FakeLM()
+    var = variation("near", FakeArchive(grid()), lm, max_tokens=50)
+    var.steer = lambda rng: f"Target {int(rng.integers(10))}: "
+    var.children(3, np.random.default_rng(0))
+    for prompt in lm.calls[0][0]:
+        last = prompt.rsplit("###\n", 1)[1]
+        assert last.startswith("Target ") and last.endswith(": ")
+        assert prompt.count("Target") == 1  # the examples keep the domain's template
+
+
+def test_creative_writing_steers_towards_either_end_of_each_mapped_axis():
+    from domains.creative_writing import CreativeWriting
+
+    domain = CreativeWriting(steer=True)
+    rng = np.random.default_rng(0)
+    headers = {domain.steer_header(rng) for _ in range(200)}
+    assert len(headers) == 9  # {horror, romance, neither} x {tragic, happy, neither}
+    assert all("spy" in h and h.endswith(":\n") for h in headers)
+    one_axis = CreativeWriting(descriptors=["ending"], steer=True)
+    assert not any("horror" in one_axis.steer_header(rng) for _ in range(50))
