@@ -76,8 +76,7 @@ def fit_platt(p: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """``sigmoid(a * logit(p) + b)`` fitted to labels (a 1-D logistic regression)."""
     from sklearn.linear_model import LogisticRegression
 
-    logits = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1)).reshape(-1, 1)
-    model = LogisticRegression(C=100.0).fit(logits, y)
+    model = LogisticRegression(C=100.0).fit(_logits(p).reshape(-1, 1), y)
     return float(model.coef_[0][0]), float(model.intercept_[0])
 
 
@@ -172,9 +171,9 @@ def evaluate_axis(
         if judge in {"lm", "lm-platt"} and zero_shot is None:
             zero_shot = (p, cost)
         if judge == "lm-platt":
-            p = cross_fit(y, folds, lambda tr, te, p=p: _platt_predict(p, y, tr, te))
-            a, b = fit_platt(p, y)
+            a, b = fit_platt(p, y)  # on the raw zero-shot values, as a run would apply it
             fitted.setdefault("lm-platt", {})[axis] = [round(a, 6), round(b, 6)]
+            p = cross_fit(y, folds, lambda tr, te, p=p: _platt_predict(p, y, tr, te))
         report(judge, p, cost)
     return rows, fitted
 
@@ -189,8 +188,13 @@ def _lm_question(task: str, axis: str) -> tuple[str, tuple[str, str]]:
 
 def _platt_predict(p: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> np.ndarray:
     a, b = fit_platt(p[train], y[train])
-    logits = np.log(np.clip(p[test], 1e-6, 1 - 1e-6) / np.clip(1 - p[test], 1e-6, 1))
-    return 1.0 / (1.0 + np.exp(-(a * logits + b)))
+    return 1.0 / (1.0 + np.exp(-(a * _logits(p[test]) + b)))
+
+
+def _logits(p: np.ndarray) -> np.ndarray:
+    """Log-odds of probabilities, clipped away from 0 and 1."""
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 def _values(judge: LMLabelJudge, texts: list[str], idx: np.ndarray) -> np.ndarray:

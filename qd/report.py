@@ -113,9 +113,9 @@ def spread_elites(elites: list[Elite], k: int) -> list[Elite]:
     bins = np.asarray([e.bins for e in elites], dtype=float)
     span = np.ptp(bins, axis=0)
     coords = (bins - bins.min(axis=0)) / np.where(span > 0, span, 1.0)
-    chosen = [int(np.argmax([e.objective for e in elites]))]
-    nearest = np.linalg.norm(coords - coords[chosen[0]], axis=1)
     objectives = np.asarray([e.objective for e in elites])
+    chosen = [int(np.argmax(objectives))]
+    nearest = np.linalg.norm(coords - coords[chosen[0]], axis=1)
     while len(chosen) < min(k, len(elites)):
         candidates = np.flatnonzero(np.isclose(nearest, nearest.max()))
         pick = int(candidates[np.argmax(objectives[candidates])])

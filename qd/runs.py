@@ -30,7 +30,7 @@ from qd.archive import Archive
 from qd.config import ConfigError, ExperimentConfig, load_config, parse_config
 from qd.domain import Domain
 from qd.evaluation import make_evaluator
-from qd.metrics import elites_vendi
+from qd.metrics import vendi_score_of_features
 from qd.search import IterationResult, Search
 
 CHECKPOINT_FORMAT = 1
@@ -233,11 +233,22 @@ class RunLogger:
         self.checkpoint_every = checkpoint_every
         self.extra_metrics = extra_metrics
         self.has_features = type(domain).features is not Domain.features
+        # cell -> (candidate, its features): only new elites are asked for features,
+        # which may be costly (symbolic regression evaluates the formula again).
+        self._features: dict[int, tuple[Any, Any]] = {}
 
     def _vendi(self, search: Search) -> dict[str, float]:
         """The elites' Vendi score for the curve in reports (cheap: d x d eigenvalues)."""
-        found = elites_vendi(self.domain.features, search.archive.elites())
-        return {} if found is None else {"vendi": round(found[0], 6)}
+        known, self._features = self._features, {}
+        for elite in search.archive.elites():
+            hit = known.get(elite.cell)
+            if hit is None or hit[0] is not elite.candidate:
+                hit = (elite.candidate, self.domain.features(elite.candidate, elite.info))
+            self._features[elite.cell] = hit
+        vectors = [v for _, v in self._features.values() if v is not None]
+        if len(vectors) < 2:
+            return {}
+        return {"vendi": round(vendi_score_of_features(np.asarray(vectors, dtype=float)), 6)}
 
     def __call__(self, search: Search, result: IterationResult) -> None:
         self.run.append(

@@ -302,7 +302,7 @@ class CreativeWriting(Domain):
 
     def _judge(self, texts: list[str], slots: list[int], results: list) -> None:
         """Embed the batch once, drop near-duplicates, then ask the judges what is left."""
-        vectors: list[Any] = list(self._lm.embed_many(texts))
+        vectors = self._lm.embed_many(texts)
         keep = []
         for j, vector in enumerate(vectors):
             if not isinstance(vector, np.ndarray):
@@ -324,7 +324,7 @@ class CreativeWriting(Domain):
                     f"(novelty_threshold {self.novelty.threshold})",
                     text=texts[j],
                 )
-                self.novelty.saved_calls += self._lm_axes()
+                self.novelty.saved_calls += self._lm_calls_per_text()
             keep = survivors
         if not keep:
             return
@@ -349,7 +349,7 @@ class CreativeWriting(Domain):
                 },
             )
 
-    def _lm_axes(self) -> int:
+    def _lm_calls_per_text(self) -> int:
         """LM judge calls per text: for the objective and for each axis an LM reads."""
         specs = [self.quality_judge, *self.judge_specs.values()]
         return sum(1 for spec in specs if spec in {"lm", "lm-contextual"})

@@ -156,7 +156,7 @@ def fit_calibration(
         logits -= logits.max(axis=1, keepdims=True)
         log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
         # A weak prior keeps separable data from driving T to 0.
-        return float(-log_p[np.arange(len(y)), y].mean() + 1e-3 * params[0] ** 2 / 100)
+        return float(-log_p[np.arange(len(y)), y].mean() + 1e-5 * params[0] ** 2)
 
     start = np.concatenate([[np.log(1.0 / axis.temperature)], np.zeros(k - 1)])
     best = minimize(loss, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6})

@@ -23,6 +23,7 @@ embedded all-MiniLM-L6-v2 (llama.cpp, loopback) on first use and stops it with t
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -61,8 +62,6 @@ def embedding_settings_from_env(
     Returns:
         Settings for :class:`Embedder`, or None when nothing names an embedding model.
     """
-    import os
-
     env = os.environ if environ is None else environ
     base_url = env.get(ENV_EMBED_BASE_URL) or base_url or None
     model = env.get(ENV_EMBED_MODEL) or model or None
