@@ -16,7 +16,11 @@ with it. Baselines, scored the same way with ``--top`` trials per letter:
   embedded model); the replies are saved under ``<runs-dir>/zero-shot/`` for
   ``python -m domains.science_birds.score``.
 
-Prints one table per method and a summary, and writes a gallery of the best levels.
+Every number is given under both judges: the letter classifier the search optimises,
+and the held-out glyph judge it never saw (the one to report); the summary adds the
+exploit rate (search judge >= 0.9, held-out < 0.5). Prints one table per method (held-out
+judge) and a summary per judge, and writes a gallery of the best levels captioned with
+both similarities.
 """
 
 from __future__ import annotations
@@ -29,12 +33,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from domains.science_birds.audit import (
+    EXPLOIT_HELDOUT,
+    EXPLOIT_SEARCH,
+    JUDGES,
+    exploit_rate,
+    judged_trials,
+)
 from domains.science_birds.classifier import LETTERS
 from domains.science_birds.domain import ScienceBirdsLetters
 from domains.science_birds.generate import ask_letters, write_replies
 from domains.science_birds.prompting import MODES
 from domains.science_birds.render import gallery, gallery_entries
-from domains.science_birds.score import score_trials
+from domains.science_birds.score import JUDGE_NAMES, score_trials
 from domains.science_birds.scoring import (
     LetterScore,
     TrialResult,
@@ -54,39 +65,31 @@ CONFIG = Path(__file__).with_name("levels_letters.toml")
 BASELINES = ("random", "zero-shot")
 
 
-def trial(info: dict) -> TrialResult:
-    return TrialResult(
-        stability=float(info["stability"]),
-        similarity=float(info["similarity"]),
-        probabilities=np.asarray(info["probabilities"], dtype=float),
-    )
-
-
-def random_baseline(letter: str, n: int, seed: int) -> list[TrialResult]:
+def random_baseline(letter: str, n: int, seed: int) -> dict[str, list[TrialResult]]:
     """``n`` random programs (no hand-built seeds), scored like the search's picks."""
     domain = ScienceBirdsLetters(letter=letter, seed_examples=False)
     programs = domain.initial(n, np.random.default_rng([seed, ord(letter)]))
-    return [
-        trial(e.info) if e.valid else TrialResult.failure(e.invalid_reason or "")
-        for e in domain.evaluate(programs)
-    ]
+    return judged_trials(domain, programs, domain.evaluate(programs))
 
 
 def zero_shot_baseline(
     config, letters: str, trials: int, folder: Path, max_tokens: int
-) -> dict[str, LetterScore]:
-    """The competition's zero-shot prompt, ``trials`` replies per letter, scored."""
+) -> dict[str, dict[str, LetterScore]]:
+    """The competition's zero-shot prompt, ``trials`` replies per letter, scored by both
+    judges: ``{judge: {letter: score}}``."""
     with open_lm(lm_settings(config), cache=folder / "lm-cache", seed=config.seed) as lm:
         replies = ask_letters(lm, letters, trials=trials, max_tokens=max_tokens, progress=True)
     write_replies(folder, replies)
-    return {
-        letter: letter_score(score_trials(letter, texts), trials_expected=trials)
-        for letter, texts in replies.items()
-    }
+    scores: dict[str, dict[str, LetterScore]] = {name: {} for name in JUDGES}
+    for letter, texts in replies.items():
+        for name, judged in score_trials(letter, texts).items():
+            scores[name][letter] = letter_score(judged, trials_expected=trials)
+    return scores
 
 
 def search_letter(args, letter: str):
-    """One QD run for ``letter``; returns its score, the picked elites and the domain."""
+    """One QD run for ``letter``: its scores under both judges, the archive's exploit
+    rate counts, and gallery entries of the picked elites."""
     overrides = [f'domain.letter="{letter}"', f'name="levels-{letter}"']
     if args.iterations:
         overrides.append(f"search.iterations={args.iterations}")
@@ -98,38 +101,60 @@ def search_letter(args, letter: str):
     execute(run)
     _, domain, archive, _ = load_archive(run)
     elites = archive.elites()
-    picked = select_for_score([trial(e.info) for e in elites], args.top)
+    everything = judged_trials(domain, [e.candidate for e in elites], elites)
+    # The picks are what a user of the search would take: chosen by the search judge.
+    picked = select_for_score(everything["search"], args.top)
+    scores = {
+        name: letter_score([judged[i] for i in picked], trials_expected=args.top)
+        for name, judged in everything.items()
+    }
+    search = [t.similarity for t in everything["search"]]
+    heldout = [t.similarity for t in everything["held-out"]]
+    exploits = exploit_counts(search, heldout)
     best = [elites[i] for i in picked]
-    score = letter_score([trial(e.info) for e in best], trials_expected=args.top)
-    print(
-        f"{letter}: {len(archive)} elites, best {best[0].objective:.3f} "
-        f"(stability {best[0].info['stability']:.2f}, "
-        f"similarity {best[0].info['similarity']:.2f})"
-        if best
-        else f"{letter}: empty",
-        flush=True,
-    )
-    return score, best, domain
+    shown = gallery_entries(domain, best[:5], [heldout[i] for i in picked[:5]])
+    if best:
+        print(
+            f"{letter}: {len(archive)} elites, best {best[0].objective:.3f} "
+            f"(stability {best[0].info['stability']:.2f}, similarity search "
+            f"{best[0].info['similarity']:.2f} / held-out {heldout[picked[0]]:.2f}), "
+            f"exploit rate {exploit_rate(search, heldout):.2f}",
+            flush=True,
+        )
+    else:
+        print(f"{letter}: empty", flush=True)
+    return scores, exploits, shown
 
 
-def summary(results: dict[str, dict[str, LetterScore]], letters: str) -> str:
+def exploit_counts(search: list[float], heldout: list[float]) -> tuple[int, int]:
+    """``(exploits, called)``: elites the search judge calls the letter (>= 0.9), and
+    how many of them the held-out judge rejects (< 0.5)."""
+    called = [h for s, h in zip(search, heldout, strict=True) if s >= EXPLOIT_SEARCH]
+    return sum(h < EXPLOIT_HELDOUT for h in called), len(called)
+
+
+def summary(
+    results: dict[str, dict[str, LetterScore]], letters: str, exploits: dict[str, tuple[int, int]]
+) -> str:
     """One line per method: unweighted score, competition-weighted and normalised scores
-    (weights need every method at once) and the means over letters."""
+    (weights need every method at once), the means over letters and the exploit rate."""
     weighted = weighted_prompt_scores(results, letters=letters)
     normalised = normalized_prompt_scores(weighted)
     lines = [
         f"{'method':<24} {'score':>7} {'weighted':>8} {'share %':>7} "
-        f"{'stability':>9} {'similarity':>10} {'diversity':>9}"
+        f"{'stability':>9} {'similarity':>10} {'diversity':>9} {'exploit':>13}"
     ]
     for name, scores in results.items():
         mean = {
             field: float(np.mean([getattr(scores[letter], field) for letter in letters]))
             for field in ("stability", "similarity", "diversity")
         }
+        bad, called = exploits.get(name, (0, 0))
+        exploit = f"{bad / called:.2f} ({bad}/{called})" if called else "-"
         lines.append(
             f"{name:<24} {prompt_score(scores, letters=letters):>7.4f} {weighted[name]:>8.4f} "
             f"{normalised[name]:>7.1f} {mean['stability']:>9.3f} {mean['similarity']:>10.3f} "
-            f"{mean['diversity']:>9.3f}"
+            f"{mean['diversity']:>9.3f} {exploit:>13}"
         )
     return "\n".join(lines)
 
@@ -155,27 +180,52 @@ def main() -> None:
     if bad := sorted(set(letters) - set(LETTERS)):
         parser.error(f"--letters: {''.join(bad)!r} are not uppercase letters A-Z")
 
-    searched, shown = {}, {}
-    for letter in letters:
-        searched[letter], best, domain = search_letter(args, letter)
-        shown[letter] = gallery_entries(domain, best[:5])
+    results: dict[str, dict[str, dict[str, LetterScore]]] = {name: {} for name in JUDGES}
+    exploits: dict[str, tuple[int, int]] = {}
+    shown = {}
     method = "QD search" + ("" if args.lm == "none" else f" + {args.lm} LM")
-    results = {method: searched}
+    for name in JUDGES:
+        results[name][method] = {}
+    bad = called = 0
+    for letter in letters:
+        scores, (letter_bad, letter_called), shown[letter] = search_letter(args, letter)
+        for name in JUDGES:
+            results[name][method][letter] = scores[name]
+        bad, called = bad + letter_bad, called + letter_called
+    exploits[method] = (bad, called)
     if "random" in baselines:
-        results["random programs"] = {
-            letter: letter_score(random_baseline(letter, args.top, 0), trials_expected=args.top)
-            for letter in letters
-        }
+        name = "random programs"
+        for judge in JUDGES:
+            results[judge][name] = {}
+        bad = called = 0
+        for letter in letters:
+            judged = random_baseline(letter, args.top, 0)
+            for judge in JUDGES:
+                results[judge][name][letter] = letter_score(judged[judge], trials_expected=args.top)
+            counts = exploit_counts(
+                [t.similarity for t in judged["search"]], [t.similarity for t in judged["held-out"]]
+            )
+            bad, called = bad + counts[0], called + counts[1]
+        exploits[name] = (bad, called)
     if "zero-shot" in baselines:
         config = load_config(CONFIG)
         folder = Path(args.runs_dir) / "zero-shot"
-        results["zero-shot prompt"] = zero_shot_baseline(
-            config, letters, args.top, folder, args.zero_shot_max_tokens
-        )
+        scored = zero_shot_baseline(config, letters, args.top, folder, args.zero_shot_max_tokens)
+        for judge in JUDGES:
+            results[judge]["zero-shot prompt"] = scored[judge]
 
-    for name, scores in results.items():
-        print(f"\n{name}, top {args.top} per letter:\n" + format_table(scores, letters=letters))
-    print("\n" + summary(results, letters))
+    for name, scores in results["held-out"].items():
+        print(
+            f"\n{name}, top {args.top} per letter, held-out judge:\n"
+            + format_table(scores, letters=letters)
+        )
+    for judge in JUDGES:
+        print(f"\n{judge} judge ({JUDGE_NAMES[judge]}):")
+        print(summary(results[judge], letters, exploits))
+    print(
+        f"\nexploit: of the elites (trials) the search judge scores >= {EXPLOIT_SEARCH}, "
+        f"the share the held-out judge scores < {EXPLOIT_HELDOUT}"
+    )
     print(f"\ngallery: {save_figure(gallery(shown), args.gallery)}")
 
 

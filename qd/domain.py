@@ -12,6 +12,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -254,6 +255,15 @@ class Domain:
         domain was built, JSON-able.
         """
         return {}
+
+    def report_section(self, elites: Sequence[Any], figures: Path) -> list[str]:
+        """Markdown lines of the domain's own for ``qd report`` (figures saved in ``figures``,
+        linked as ``figures.name/<file>``).
+
+        Optional. For what only the domain can say about its elites: a gallery, or a
+        second, held-out judge's verdict on what the search judge scored.
+        """
+        return []
 
     def initial(self, n: int, rng: np.random.Generator) -> list[Any]:
         """``n`` seed candidates (random trees, seed texts, random levels)."""

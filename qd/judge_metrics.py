@@ -26,6 +26,7 @@ __all__ = [
     "expected_calibration_error",
     "score_judge",
     "stratified_folds",
+    "top_label_calibration_error",
 ]
 
 
@@ -76,6 +77,24 @@ def expected_calibration_error(p: Sequence[float], y: Sequence[int], bins: int =
     correct = ((p_arr >= 0.5) == (y_arr == 1)).astype(float)
     edges = np.linspace(0.5, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    gap = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            gap += in_bin.mean() * abs(confidence[in_bin].mean() - correct[in_bin].mean())
+    return float(gap)
+
+
+def top_label_calibration_error(proba: np.ndarray, labels: Sequence[int], bins: int = 10) -> float:
+    """ECE of a many-class judge: confidence is its top probability, correct is whether
+    its top class is the label; the bin-size-weighted gap between the two, ``bins``
+    equal bins over ``[0, 1]``."""
+    proba = np.asarray(proba, dtype=float)
+    if proba.size == 0:
+        return float("nan")
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == np.asarray(labels)).astype(float)
+    which = np.clip((confidence * bins).astype(int), 0, bins - 1)
     gap = 0.0
     for b in range(bins):
         in_bin = which == b

@@ -73,6 +73,7 @@ def write_report(run_path: str | Path, *, top: int = 5, spread: int = 6) -> Path
             "",
         ]
     lines += _diversity_lines(domain, elites)
+    lines += domain.report_section(elites, figures)
     if len(domain.measures) <= 2 or archive.kind == "cvt":
         save_figure(archive_heatmap(archive), figures / "archive.png")
         lines += ["## Archive", "", f"![archive]({FIGURES_DIR}/archive.png)", ""]

@@ -89,12 +89,17 @@ def test_score_folder_scores_a_prompt_like_the_competition(tmp_path):
             reply = f"Here is my level:\n```python\n{program}\n```\n"
             (tmp_path / letter / f"{trial}.txt").write_text(reply)
     (tmp_path / "L" / "3.txt").write_text("no code here")
-    per_letter = score_folder(tmp_path, trials=4)
-    assert set(per_letter) == {"I", "L"}
-    assert per_letter["I"].trials_ok == 3 and per_letter["L"].trials_ok == 3
-    # identical levels: no diversity, so the competition formula scores them 0
-    assert per_letter["I"].diversity == pytest.approx(0.0, abs=1e-6)
-    assert per_letter["I"].score == pytest.approx(0.0, abs=1e-6)
+    judged = score_folder(tmp_path, trials=4)
+    assert set(judged) == {"search", "held-out"}
+    for per_letter in judged.values():
+        assert set(per_letter) == {"I", "L"}
+        assert per_letter["I"].trials_ok == 3 and per_letter["L"].trials_ok == 3
+        # identical levels: no diversity, so the competition formula scores them 0
+        assert per_letter["I"].diversity == pytest.approx(0.0, abs=1e-6)
+        assert per_letter["I"].score == pytest.approx(0.0, abs=1e-6)
+    # Same levels, same physics: the judges differ only in similarity.
+    assert judged["search"]["L"].stability == judged["held-out"]["L"].stability
+    assert judged["held-out"]["I"].similarity > 0.5  # a pillar is an I to the glyph judge
 
 
 @pytest.mark.slow
@@ -115,3 +120,9 @@ def test_a_short_search_on_one_letter_through_the_cli(tmp_path):
     assert report.returncode == 0, report.stderr
     page = (tmp_path / "runs" / "levels_letters" / "report.md").read_text()
     assert "report/elite-1.png" in page and "stability" in page
+    # Both judges, the exploit rate and the galleries drawn at settled poses.
+    assert "## Judged twice" in page and "held-out (glyphs)" in page
+    assert "Exploit rate:" in page
+    for name in ("gallery-search", "gallery-heldout"):
+        assert f"report/{name}.png" in page
+        assert (tmp_path / "runs" / "levels_letters" / "report" / f"{name}.png").stat().st_size

@@ -188,13 +188,13 @@ def test_generated_replies_are_written_in_the_layout_the_scorer_reads(tmp_path):
     assert [c[1][0][0]["content"] for c in lm.calls] == [task_for("I"), task_for("L")]
     write_replies(tmp_path, replies)
     assert sorted(p.name for p in (tmp_path / "L").iterdir()) == ["trial-01.txt", "trial-02.txt"]
-    scores = score_folder(tmp_path)
-    assert set(scores) == {"I", "L"}
-    assert all(s.trials_ok == 1 and s.trials_expected == 2 for s in scores.values())
+    for scores in score_folder(tmp_path).values():
+        assert set(scores) == {"I", "L"}
+        assert all(s.trials_ok == 1 and s.trials_expected == 2 for s in scores.values())
     # The competition's regex finds no call it accepts in either reply (the loop's x is
     # not plain digits): both are failed trials, not a crash.
-    strict = score_folder(tmp_path, competition=True)
-    assert all(s.trials_ok == 0 and s.score == 0 for s in strict.values())
+    for strict in score_folder(tmp_path, competition=True).values():
+        assert all(s.trials_ok == 0 and s.score == 0 for s in strict.values())
 
 
 def test_generate_refuses_a_prompt_file_without_a_placeholder(tmp_path, capsys):

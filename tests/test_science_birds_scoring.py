@@ -76,10 +76,17 @@ def test_diversity_matches_a_direct_transcription_of_the_competition_script():
     assert diversity(vectors, trials=t) == pytest.approx(total / (t * (t + 1) / 2 - t))
 
 
-@pytest.mark.parametrize("bad", [np.ones(25), np.ones((2, 13)), np.ones(27)])
+@pytest.mark.parametrize("bad", [np.ones(25), np.ones((2, 13)), np.ones(28)])
 def test_diversity_rejects_wrong_vector_length(bad):
-    with pytest.raises(ValueError, match=r"shape \(26,\)"):
+    with pytest.raises(ValueError, match=r"shape \(26 or 27,\)"):
         diversity([ONE_HOT[0], bad], trials=2)
+
+
+def test_diversity_takes_a_not_a_letter_column_but_not_mixed_lengths():
+    with_none = [np.append(v, 0.0) for v in ONE_HOT[:2]]
+    assert diversity(with_none, trials=2) == pytest.approx(diversity(ONE_HOT[:2], trials=2))
+    with pytest.raises(ValueError, match="same length"):
+        diversity([ONE_HOT[0], with_none[1]], trials=2)
 
 
 def test_diversity_rejects_bad_vectors_and_counts():
@@ -109,7 +116,7 @@ def test_trial_result_validates_its_scores():
         TrialResult(0.5, 1.2, ONE_HOT[0])
     with pytest.raises(ValueError, match="similarity"):
         TrialResult(0.5, float("nan"), ONE_HOT[0])
-    with pytest.raises(ValueError, match=r"shape \(26,\)"):
+    with pytest.raises(ValueError, match=r"shape \(26 or 27,\)"):
         TrialResult(0.5, 0.5, np.ones(10))
     with pytest.raises(ValueError, match=r"TrialResult\.failure"):
         TrialResult(0.5, 0.0, None, failed=True)

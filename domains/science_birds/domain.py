@@ -34,9 +34,10 @@ Program = tuple[tuple[str, int], ...]
 
 
 @functools.cache
-def shared_classifier() -> LetterClassifier:
-    """The shipped classifier, loaded once per process (workers included)."""
-    return LetterClassifier.load()
+def shared_classifier(weights: str | None = None) -> LetterClassifier:
+    """The search judge (the shipped classifier, or the one at ``weights``), loaded once
+    per process and path (workers included)."""
+    return LetterClassifier.load() if weights is None else LetterClassifier.load(weights)
 
 
 def example_program(letter: str) -> Program:
@@ -66,6 +67,9 @@ class ScienceBirdsLetters(Domain):
         lm_share: Share of each batch written by the LM; the rest are level edits.
         lm_max_tokens: Longest LM reply.
         lm_examples: Elites shown per LM prompt.
+        judge_weights: The search judge's weights (an ``.npz`` from
+            ``train_classifier``); None for the shipped ones. The held-out judge
+            (:mod:`~domains.science_birds.glyph_judge`) never runs inside a search.
 
     Raises:
         ValueError: Unknown letter, descriptor or LM variation, or a bad number.
@@ -88,6 +92,7 @@ class ScienceBirdsLetters(Domain):
         lm_share: float = 0.5,
         lm_max_tokens: int = 200,
         lm_examples: int = 3,
+        judge_weights: str | None = None,
     ) -> None:
         if not isinstance(letter, str) or letter.upper() not in LETTERS or len(letter) != 1:
             raise ValueError(f"letter: {letter!r} is not an uppercase letter A-Z")
@@ -113,7 +118,11 @@ class ScienceBirdsLetters(Domain):
             "lm_share": lm_share,
             "lm_max_tokens": lm_max_tokens,
             "lm_examples": lm_examples,
+            "judge_weights": judge_weights,
         }
+        if judge_weights is not None and not Path(judge_weights).exists():
+            raise ValueError(f"judge_weights: no classifier weights at {judge_weights!r}")
+        self.judge_weights = judge_weights
         self.letter = letter.upper()
         self.descriptors = tuple(descriptors)
         self.max_drops = int(max_drops)
@@ -218,7 +227,8 @@ class ScienceBirdsLetters(Domain):
                     for i, result in settled.items()
                 ]
             )
-            probabilities = shared_classifier().predict_proba(images)
+            judge = shared_classifier(self.judge_weights)
+            probabilities = judge.predict_proba(images)
             target = LETTERS.index(self.letter)
             for row, (i, result) in zip(probabilities, settled.items(), strict=True):
                 level = levels[i]
@@ -229,7 +239,7 @@ class ScienceBirdsLetters(Domain):
                     info={
                         "stability": result.stability,
                         "similarity": similarity,
-                        "predicted": LETTERS[int(np.argmax(row))],
+                        "predicted": judge.classes[int(np.argmax(row))],
                         "probabilities": [round(float(p), 5) for p in row],
                         "blocks": len(level.blocks),
                         "poses": [[round(v, 4) for v in pose] for pose in result.poses],
@@ -288,6 +298,12 @@ class ScienceBirdsLetters(Domain):
         if not isinstance(data, list) or not _is_program(data):
             raise ValueError(f"not an encoded level program: {data!r}"[:200])
         return tuple((str(kind), int(x)) for kind, x in data)
+
+    def report_section(self, elites: Sequence[Any], figures: Path) -> list[str]:
+        """Both judges' verdicts on the elites, the exploit rate and a gallery."""
+        from domains.science_birds.report import judged_twice
+
+        return judged_twice(self, elites, figures)
 
     def render(self, candidate: Any, info: dict | None = None):
         """The settled level, blocks drawn at their final poses."""

@@ -80,14 +80,22 @@ def gallery(levels: dict[str, list[tuple[list[str], list, str]]], *, columns: in
     return figure
 
 
-def gallery_entries(domain: Any, elites: Sequence[Any]) -> list[tuple[list[str], list, str]]:
+def gallery_entries(
+    domain: Any, elites: Sequence[Any], heldout: Sequence[float] | None = None
+) -> list[tuple[list[str], list, str]]:
     """Gallery entries for ``elites`` (``qd.archive.Elite``) of a ScienceBirdsLetters run:
-    each drawn at its settled poses, captioned with objective and predicted letter."""
-    return [
-        (
-            [b.block_type for b in domain.level(e.candidate).blocks],
-            e.info["poses"],
-            f"{e.objective:.2f} ({e.info.get('predicted', '?')})",
+    each drawn at its settled poses, captioned with its similarity under the search
+    judge (``s``) and, given ``heldout``, under the held-out judge (``h``)."""
+    entries = []
+    for i, e in enumerate(elites):
+        caption = f"s {e.info.get('similarity', 0):.2f}"
+        if heldout is not None:
+            caption += f" / h {heldout[i]:.2f}"
+        entries.append(
+            (
+                [b.block_type for b in domain.level(e.candidate).blocks],
+                e.info["poses"],
+                f"{caption} ({e.info.get('predicted', '?')})",
+            )
         )
-        for e in elites
-    ]
+    return entries

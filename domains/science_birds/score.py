@@ -2,9 +2,11 @@
 
 ``python -m domains.science_birds.score FOLDER`` reads ``FOLDER/<LETTER>/*`` (one file
 per trial: an LM reply with a code block, or a bare ``drop_block`` program), builds,
-settles and classifies each level, and prints stability, similarity, diversity and the
-score per letter, then the prompt score. A user scores their own prompt's outputs with
-it, offline, with our letter classifier in place of the competition's ViT.
+settles and judges each level, and prints stability, similarity, diversity and the
+score per letter, then the prompt score, once per judge: the letter classifier searches
+use, and the held-out glyph judge (:mod:`~domains.science_birds.glyph_judge`), the one
+to report. A user scores their own prompt's outputs with it, offline, with our judges
+in place of the competition's ViT.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 
+from domains.science_birds.audit import JUDGES, judged_trials
 from domains.science_birds.classifier import LETTERS
 from domains.science_birds.domain import ScienceBirdsLetters
 from domains.science_birds.language import LevelParseError, competition_drops, extract_code
@@ -26,12 +28,20 @@ from domains.science_birds.scoring import (
     letter_score,
     prompt_score,
 )
+from qd.domain import Evaluation
 
 SUFFIXES = (".txt", ".py", ".md")
+JUDGE_NAMES = {
+    "search": "the letter classifier searches use",
+    "held-out": "glyph matching, never used in a search: the numbers to report",
+}
 
 
-def score_trials(letter: str, replies: Sequence[str], *, competition: bool = False) -> list:
-    """One :class:`TrialResult` per reply; a reply that fails to build is a failed trial.
+def score_trials(
+    letter: str, replies: Sequence[str], *, competition: bool = False
+) -> dict[str, list[TrialResult]]:
+    """Trials of each reply under both judges (``search``, ``held-out``); a reply that
+    fails to build is a failed trial.
 
     Args:
         letter: Target letter.
@@ -40,34 +50,27 @@ def score_trials(letter: str, replies: Sequence[str], *, competition: bool = Fal
             (loops and arithmetic then count as the competition counts them: not at all).
     """
     domain = ScienceBirdsLetters(letter=letter, max_drops=200)
-    trials: list[TrialResult | None] = [None] * len(replies)
-    programs, slots = [], []
-    for i, reply in enumerate(replies):
+    programs: list = []
+    for reply in replies:
         if not competition:
             programs.append(extract_code(reply))
-            slots.append(i)
             continue
         try:
             programs.append(tuple((d.block_type, d.x) for d in competition_drops(reply)))
-            slots.append(i)
         except LevelParseError as error:  # the competition finds no code: a failed trial
-            trials[i] = TrialResult.failure(str(error))
-    for i, evaluation in zip(slots, domain.evaluate(programs), strict=True):
-        if not evaluation.valid:
-            trials[i] = TrialResult.failure(evaluation.invalid_reason or "invalid")
-            continue
-        trials[i] = TrialResult(
-            stability=float(evaluation.info["stability"]),
-            similarity=float(evaluation.info["similarity"]),
-            probabilities=np.asarray(evaluation.info["probabilities"], dtype=float),
-        )
-    return trials
+            programs.append(error)
+    evaluations = domain.evaluate([p for p in programs if not isinstance(p, Exception)])
+    ordered = iter(evaluations)
+    merged = [
+        Evaluation.invalid(str(p)) if isinstance(p, Exception) else next(ordered) for p in programs
+    ]
+    return judged_trials(domain, programs, merged)
 
 
 def score_folder(
     folder: str | Path, *, trials: int | None = None, competition: bool = False
-) -> dict[str, LetterScore]:
-    """Score ``folder/<LETTER>/*`` per letter.
+) -> dict[str, dict[str, LetterScore]]:
+    """Score ``folder/<LETTER>/*`` per letter, under each judge: ``{judge: {letter: score}}``.
 
     Raises:
         FileNotFoundError: The folder or every letter folder is missing.
@@ -75,7 +78,7 @@ def score_folder(
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder of <LETTER>/ subfolders")
-    results = {}
+    results: dict[str, dict[str, LetterScore]] = {name: {} for name in JUDGES}
     for letter in LETTERS:
         directory = folder / letter
         files = (
@@ -87,10 +90,10 @@ def score_folder(
             continue
         replies = [p.read_text(errors="replace") for p in files]
         expected = max(trials or len(files), 2)
-        results[letter] = letter_score(
-            score_trials(letter, replies, competition=competition), trials_expected=expected
-        )
-    if not results:
+        judged = score_trials(letter, replies, competition=competition)
+        for name, letter_trials in judged.items():
+            results[name][letter] = letter_score(letter_trials, trials_expected=expected)
+    if not results["search"]:
         raise FileNotFoundError(f"no level files ({', '.join(SUFFIXES)}) under {folder}/A..Z/")
     return results
 
@@ -110,8 +113,10 @@ def main(
     except FileNotFoundError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(format_table(per_letter))
-    typer.echo(f"prompt score (unweighted, 26 letters): {prompt_score(per_letter):.4f}")
+    for name, scores in per_letter.items():
+        typer.echo(f"\n{name} judge ({JUDGE_NAMES[name]}):")
+        typer.echo(format_table(scores))
+        typer.echo(f"prompt score (unweighted, 26 letters): {prompt_score(scores):.4f}")
 
 
 if __name__ == "__main__":

@@ -67,12 +67,18 @@ def _check_unit(name: str, value: float) -> float:
     return value
 
 
-def _as_vector(probabilities: object, *, dimension: int, where: str) -> np.ndarray:
+CLASS_COUNTS = (len(LETTERS), len(LETTERS) + 1)
+"""A softmax vector covers the 26 letters, or the letters and "not a letter"."""
+
+
+def _as_vector(probabilities: object, *, dimension: int | None, where: str) -> np.ndarray:
     vector = np.asarray(probabilities, dtype=np.float64)
-    if vector.shape != (dimension,):
+    allowed = CLASS_COUNTS if dimension is None else (dimension,)
+    if vector.ndim != 1 or len(vector) not in allowed:
         raise ValueError(
-            f"{where}: a softmax vector must have shape ({dimension},), one entry per class, "
-            f"got shape {vector.shape}; pass the classifier's full output for this level"
+            f"{where}: a softmax vector must have shape ({' or '.join(map(str, allowed))},), "
+            f"one entry per class, got shape {vector.shape}; pass the classifier's full "
+            "output for this level"
         )
     if not np.all(np.isfinite(vector)) or np.any(vector < 0.0):
         raise ValueError(f"{where}: softmax probabilities must be finite and non-negative")
@@ -91,9 +97,9 @@ class TrialResult:
     Args:
         stability: share of the level's blocks that stay still, in ``[0, 1]``.
         similarity: the classifier's probability of the *target* letter, in ``[0, 1]``.
-        probabilities: the classifier's full softmax vector (26 entries, in
-            :data:`LETTERS` order), used for diversity; ``None`` when there is none, and
-            then the trial adds no pair to the diversity sum.
+        probabilities: the judge's full softmax vector (26 entries in :data:`LETTERS`
+            order, or 27 with "not a letter" last), used for diversity; ``None`` when
+            there is none, and then the trial adds no pair to the diversity sum.
         failed: ``True`` when the trial produced no level; build these with
             :meth:`failure`, which sets the scores to 0 as the competition does.
         reason: why the trial failed (kept for reports).
@@ -118,7 +124,7 @@ class TrialResult:
                 "vector; build it with TrialResult.failure(reason)"
             )
         if self.probabilities is not None:
-            vector = _as_vector(self.probabilities, dimension=len(LETTERS), where="TrialResult")
+            vector = _as_vector(self.probabilities, dimension=None, where="TrialResult")
             vector.setflags(write=False)
             object.__setattr__(self, "probabilities", vector)
 
@@ -141,7 +147,8 @@ class TrialResult:
         """A trial whose similarity is read from its softmax vector, as the competition does.
 
         Args:
-            probabilities: the classifier's 26 probabilities, in :data:`LETTERS` order.
+            probabilities: the judge's 26 probabilities in :data:`LETTERS` order (27 with
+                "not a letter" last).
             stability: share of blocks that stay still, in ``[0, 1]``.
             letter: the target letter (uppercase).
 
@@ -153,7 +160,7 @@ class TrialResult:
         """
         if len(letter) != 1 or letter not in LETTERS:
             raise ValueError(f"letter must be one of {LETTERS}, got {letter!r}")
-        vector = _as_vector(probabilities, dimension=len(LETTERS), where="from_softmax")
+        vector = _as_vector(probabilities, dimension=None, where="from_softmax")
         # Clip float noise (a softmax can sum to 1 + 1e-7) so a valid output never fails.
         similarity = min(float(vector[LETTERS.index(letter)]), 1.0)
         return cls(stability, similarity, vector)
@@ -220,7 +227,7 @@ def diversity(
     probabilities: Sequence[np.ndarray | Sequence[float] | None],
     *,
     trials: int,
-    dimension: int = len(LETTERS),
+    dimension: int | None = None,
 ) -> float:
     """Diversity of one letter's levels: summed pairwise cosine distance over a fixed count.
 
@@ -233,7 +240,8 @@ def diversity(
         probabilities: one softmax vector per trial; ``None`` for a trial without one.
             Fewer entries than ``trials`` means the missing trials failed.
         trials: ``T``, the number of trials the letter was given (at least 2).
-        dimension: length of each vector; 26 for the letter classifier.
+        dimension: length of each vector; None accepts 26 (letters) or 27 (letters and
+            not a letter), the same for every vector.
 
     Returns:
         The diversity, in ``[0, 1]`` for non-negative vectors.
@@ -258,6 +266,8 @@ def diversity(
     pairs = trials * (trials + 1) / 2 - trials
     if len(vectors) < 2:
         return 0.0
+    if len({len(v) for v in vectors}) > 1:
+        raise ValueError("softmax vectors of one letter must all have the same length")
     unit = np.stack(vectors)
     unit /= np.linalg.norm(unit, axis=1, keepdims=True)
     distances = 1.0 - unit @ unit.T

@@ -35,23 +35,22 @@ held-out accuracy and saves the confusion matrix (``--confusion PNG``).
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
 import numpy as np
-from matplotlib.font_manager import FontProperties
 from matplotlib.path import Path as MplPath
-from matplotlib.textpath import TextPath
 from scipy import ndimage
 
 from domains.science_birds.classifier import LETTERS, LetterClassifier
+from domains.science_birds.glyphs import FONT_FILES, glyph_polygons, thin
 from domains.science_birds.level import GRID_WIDTH
+from domains.science_birds.not_letters import load_not_letters, random_programs, settled_images
 from domains.science_birds.raster import rasterize_cells, rasterize_mask, rasterize_paths
+from qd.judge_metrics import top_label_calibration_error
 
 __all__ = [
     "FONT_FILES",
@@ -63,31 +62,6 @@ __all__ = [
     "main",
     "train",
 ]
-
-FONT_FILES = (
-    "DejaVuSans.ttf",
-    "DejaVuSans-Bold.ttf",
-    "DejaVuSans-Oblique.ttf",
-    "DejaVuSans-BoldOblique.ttf",
-    "DejaVuSerif.ttf",
-    "DejaVuSerif-Bold.ttf",
-    "DejaVuSerif-Italic.ttf",
-    "DejaVuSerif-BoldItalic.ttf",
-    "DejaVuSansMono.ttf",
-    "DejaVuSansMono-Bold.ttf",
-    "DejaVuSansMono-Oblique.ttf",
-    "DejaVuSansMono-BoldOblique.ttf",
-    "STIXGeneral.ttf",
-    "STIXGeneralBol.ttf",
-    "STIXGeneralItalic.ttf",
-    "STIXGeneralBolIta.ttf",
-    "cmr10.ttf",
-    "cmss10.ttf",
-    "cmtt10.ttf",
-    "cmb10.ttf",
-    "cmti10.ttf",
-)
-"""Fonts bundled with matplotlib (``matplotlib.get_data_path()/fonts/ttf``)."""
 
 TRAIN_HEIGHTS = (8, 10, 12, 14, 16)
 """Block-art letter heights (grid cells) used for training."""
@@ -101,20 +75,6 @@ EXAMPLES_DIR = Path(__file__).with_name("examples")
 
 
 # ----------------------------------------------------------------------------- glyphs
-
-
-@functools.cache
-def glyph_polygons(font_file: str, letter: str) -> tuple[np.ndarray, ...]:
-    """Flattened outline polygons of one glyph, normalised to height 1 (cached)."""
-    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / font_file
-    if not path.exists():
-        raise FileNotFoundError(f"matplotlib does not ship {font_file} here ({path})")
-    text = TextPath((0, 0), letter, size=1.0, prop=FontProperties(fname=str(path)))
-    polygons = [p for p in text.to_polygons(closed_only=False) if len(p) >= 3]
-    allv = np.concatenate(polygons)
-    lo, hi = allv.min(axis=0), allv.max(axis=0)
-    height = max(hi[1] - lo[1], 1e-9)
-    return tuple((p - lo) / height for p in polygons)
 
 
 def _affine(rng: np.random.Generator, *, rotate: float, shear: float, stretch: float) -> np.ndarray:
@@ -161,37 +121,6 @@ def _morph(mask: np.ndarray, amount: int) -> np.ndarray:
             return out
         amount -= int(np.sign(amount))
     return mask
-
-
-def thin(mask: np.ndarray) -> np.ndarray:
-    """Zhang-Suen thinning: reduce a binary picture to a one-pixel-wide skeleton."""
-    img = np.pad(mask.astype(bool), 1)
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = img
-            n = p[:-2, 1:-1]
-            ne = p[:-2, 2:]
-            e = p[1:-1, 2:]
-            se = p[2:, 2:]
-            s = p[2:, 1:-1]
-            sw = p[2:, :-2]
-            w = p[1:-1, :-2]
-            nw = p[:-2, :-2]
-            ring = [n, ne, e, se, s, sw, w, nw, n]
-            b = sum(x.astype(np.int8) for x in ring[:8])
-            a = sum((~ring[i] & ring[i + 1]).astype(np.int8) for i in range(8))
-            if step == 0:
-                c1, c2 = n & e & s, e & s & w
-            else:
-                c1, c2 = n & e & w, n & s & w
-            kill = p[1:-1, 1:-1] & (b >= 2) & (b <= 6) & (a == 1) & ~c1 & ~c2
-            if kill.any():
-                img = img.copy()
-                img[1:-1, 1:-1] &= ~kill
-                changed = True
-        if not changed:
-            return img[1:-1, 1:-1]
 
 
 # ----------------------------------------------------------------------------- fonts
@@ -393,17 +322,19 @@ def train(
     epochs: int = 30,
     alpha: float = 1e-3,
     shift_copies: int = 1,
+    with_none: bool = False,
 ) -> LetterClassifier:
     """Fit a scikit-learn MLP and export it as a numpy :class:`LetterClassifier`.
 
     Args:
         images: ``(n, 32, 32)`` rasters, 1 = ink.
-        labels: ``(n,)`` indices into :data:`LETTERS`.
+        labels: ``(n,)`` indices into :data:`LETTERS` (26 = not a letter).
         seed: seeds the shifted copies and the network's initialisation and shuffling.
         hidden: hidden layer widths (ReLU).
         epochs: passes over the data (Adam, batches of 256, no early stopping).
         alpha: L2 penalty.
         shift_copies: extra randomly shifted copies of the data (see :func:`shifted`).
+        with_none: the data has a 27th class, not a letter.
 
     Returns:
         The trained classifier.
@@ -433,8 +364,9 @@ def train(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         mlp.fit((x - mean) / scale, labels)
-    if list(mlp.classes_) != list(range(len(LETTERS))):
-        raise RuntimeError("training data must contain every letter")
+    n_classes = len(LETTERS) + int(with_none)
+    if list(mlp.classes_) != list(range(n_classes)):
+        raise RuntimeError(f"training data must contain all {n_classes} classes")
     return LetterClassifier(
         weights=mlp.coefs_,
         biases=mlp.intercepts_,
@@ -442,12 +374,45 @@ def train(
         scale=scale,
         image_size=IMAGE_SIZE,
         blur_sigma=BLUR_SIGMA,
+        with_none=with_none,
     )
 
 
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The softmax temperature minimising the log-loss of ``logits`` on ``labels``
+    (held-out data: a temperature fitted on training data stays overconfident)."""
+    from scipy.optimize import minimize_scalar
+
+    z = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(len(labels))
+
+    def loss(log_t: float) -> float:
+        scaled = z / np.exp(log_t)
+        scaled -= scaled.max(axis=1, keepdims=True)
+        log_p = scaled[rows, labels] - np.log(np.exp(scaled).sum(axis=1))
+        return -float(np.mean(log_p))
+
+    return float(np.exp(minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def not_letter_data(
+    rng: np.random.Generator, n_random: int, not_letters: Sequence[Path]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images of "not a letter" levels, for training and held out (every fourth
+    adversarial level, and ``n_random // 4`` fresh random ones): ``(train, held_out)``."""
+    records = [r for path in not_letters for r in load_not_letters(path)]
+    adversarial = [r["program"] for r in records]
+    train_programs = random_programs(rng, n_random) + [
+        p for i, p in enumerate(adversarial) if i % 4
+    ]
+    held_programs = random_programs(rng, n_random // 4) + adversarial[::4]
+    return settled_images(train_programs), settled_images(held_programs)
+
+
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """Counts ``[true, predicted]`` over the 26 letters."""
-    out = np.zeros((len(LETTERS), len(LETTERS)), dtype=np.int64)
+    """Counts ``[true, predicted]`` over the classes (26 letters, 27 with not a letter)."""
+    n = max(int(labels.max()), int(predicted.max()), len(LETTERS) - 1) + 1
+    out = np.zeros((n, n), dtype=np.int64)
     np.add.at(out, (labels, predicted), 1)
     return out
 
@@ -459,8 +424,9 @@ def save_confusion_png(matrix: np.ndarray, path: Path, title: str) -> None:
     rates = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(7, 6.2), dpi=110)
     im = ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(LETTERS)), list(LETTERS), fontsize=7)
-    ax.set_yticks(range(len(LETTERS)), list(LETTERS), fontsize=7)
+    names = list(LETTERS) + ["-"] * (len(matrix) - len(LETTERS))
+    ax.set_xticks(range(len(names)), names, fontsize=7)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
@@ -471,6 +437,12 @@ def save_confusion_png(matrix: np.ndarray, path: Path, title: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    fit_and_report(parse_args(argv))
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The training options (``--help`` lists them)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("classifier_weights.npz"))
@@ -480,35 +452,91 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, nargs="+", default=[512])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--confusion", type=Path, default=None, help="held-out confusion PNG")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--random-levels",
+        type=int,
+        default=1600,
+        help="random settled levels as 'not a letter' (0: a 26-class classifier)",
+    )
+    parser.add_argument(
+        "--not-letters",
+        type=Path,
+        action="append",
+        default=[],
+        help="a not_letters.json of adversarial levels (repeatable)",
+    )
+    return parser.parse_args(argv)
 
+
+def fit_and_report(args: argparse.Namespace) -> dict[str, float]:
+    """Train, calibrate and save a classifier; print and return its held-out numbers."""
     start = time.perf_counter()
     rng = np.random.default_rng(args.seed)
     xf, yf = font_dataset(rng, args.font_samples)
     xb, yb = block_art_dataset(rng, args.block_samples, TRAIN_HEIGHTS)
-    images, labels = np.concatenate([xf, xb]), np.concatenate([yf, yb])
+    with_none = args.random_levels > 0 or bool(args.not_letters)
+    none_train, none_held = not_letter_data(
+        np.random.default_rng([args.seed, 3]), args.random_levels, args.not_letters
+    )
+    none_label = len(LETTERS)
+    images = np.concatenate([xf, xb, none_train])
+    labels = np.concatenate([yf, yb, np.full(len(none_train), none_label)])
     t_data = time.perf_counter() - start
-    print(f"data: {len(xf)} font + {len(xb)} block-art images in {t_data:.0f} s")
+    print(
+        f"data: {len(xf)} font + {len(xb)} block-art + {len(none_train)} not-a-letter "
+        f"images in {t_data:.0f} s"
+    )
 
-    clf = train(images, labels, seed=args.seed, hidden=args.hidden, epochs=args.epochs)
+    clf = train(
+        images,
+        labels,
+        seed=args.seed,
+        hidden=args.hidden,
+        epochs=args.epochs,
+        with_none=with_none,
+    )
     t_train = time.perf_counter() - start - t_data
     print(f"training: {t_train:.0f} s; train accuracy {_accuracy(clf, images, labels):.3f}")
-    clf.save(args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
 
     held_rng = np.random.default_rng([args.seed, 1_000_003])
     xh, yh = block_art_dataset(held_rng, args.heldout_samples, HELDOUT_HEIGHTS)
+    if with_none:
+        xh = np.concatenate([xh, none_held])
+        yh = np.concatenate([yh, np.full(len(none_held), none_label)])
+    # The temperature is fitted on one half of the held-out data, scored on the other.
+    calibrate = np.zeros(len(yh), dtype=bool)
+    calibrate[held_rng.permutation(len(yh))[: len(yh) // 2]] = True
+    clf.temperature = fit_temperature(clf.logits(xh[calibrate]), yh[calibrate])
+    proba = clf.predict_proba(xh[~calibrate])
+    ece = top_label_calibration_error(proba, yh[~calibrate])
+    print(f"temperature {clf.temperature:.3f}: held-out calibration error {ece:.3f}")
+    clf.save(args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+
     predicted = clf.predict_proba(xh).argmax(axis=1)
-    acc = float(np.mean(predicted == yh))
-    print(f"held-out block-art accuracy: {acc:.3f} on {len(yh)} images")
+    letters = yh < none_label
+    acc = float(np.mean(predicted[letters] == yh[letters]))
+    print(f"held-out block-art accuracy: {acc:.3f} on {int(letters.sum())} images")
+    if with_none:
+        rejected = float(np.mean(predicted[~letters] == none_label))
+        print(f"held-out not-a-letter levels rejected: {rejected:.3f} of {int((~letters).sum())}")
     if args.confusion is not None:
         title = f"held-out block-art letters (heights 9-15), accuracy {acc:.1%}, n={len(yh)}"
         save_confusion_png(confusion_matrix(yh, predicted), args.confusion, title)
         print(f"wrote {args.confusion}")
     print(f"total: {time.perf_counter() - start:.0f} s")
     print()
-    print(format_examples_table(evaluate_examples(clf)))
-    return 0
+    examples = evaluate_examples(clf)
+    print(format_examples_table(examples))
+    stats = {
+        "heldout_letter_accuracy": acc,
+        "calibration_error": ece,
+        "temperature": clf.temperature,
+        "examples_recognised": sum(a == b for a, b, _, _ in examples),
+    }
+    if with_none:
+        stats["not_letters_rejected"] = rejected
+    return stats
 
 
 def evaluate_examples(
@@ -531,7 +559,7 @@ def evaluate_examples(
     rows = []
     for i, letter in enumerate(LETTERS):
         best = int(proba[i].argmax())
-        rows.append((letter, LETTERS[best], float(proba[i, best]), float(proba[i, i])))
+        rows.append((letter, clf.classes[best], float(proba[i, best]), float(proba[i, i])))
     return rows
 
 

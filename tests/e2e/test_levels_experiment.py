@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,17 +16,19 @@ def experiment(*args: str, cwd: Path):
     return python(SCRIPT, *args, "--set", 'evaluation.backend="inprocess"', cwd=cwd)
 
 
-def summary_rows(stdout: str) -> dict[str, list[float]]:
-    """method -> [score, weighted, share, stability, similarity, diversity]."""
-    lines = stdout.split("\nmethod ", 1)[1].splitlines()[1:]
+SUMMARY_ROW = re.compile(r"^(.+?)" + r"\s+([\d.]+)" * 6 + r"\s+(\S.*)$")
+
+
+def summary_rows(stdout: str, judge: str = "held-out") -> dict[str, list[float]]:
+    """method -> [score, weighted, share, stability, similarity, diversity] under ``judge``."""
+    section = stdout.split(f"\n{judge} judge (", 1)[1]
+    lines = section.split("\nmethod ", 1)[1].splitlines()[1:]
     rows = {}
     for line in lines:
-        if not line.strip() or line.startswith("gallery"):
+        if not line.strip():
             break
-        *name, score, weighted, share, stability, similarity, diversity = line.split()
-        rows[" ".join(name)] = [
-            float(v) for v in (score, weighted, share, stability, similarity, diversity)
-        ]
+        name, *values, _exploit = SUMMARY_ROW.match(line).groups()
+        rows[name] = [float(v) for v in values]
     return rows
 
 
@@ -35,11 +38,16 @@ def test_search_beats_random_programs_on_the_competition_score(tmp_path):
         "--set", "search.batch_size=16", cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "QD search, top 4 per letter" in result.stdout
-    rows = summary_rows(result.stdout)
-    assert set(rows) == {"QD search", "random programs"}
-    assert rows["QD search"][0] > rows["random programs"][0]
-    assert sum(row[2] for row in rows.values()) == pytest.approx(100.0, abs=0.2)
+    assert "QD search, top 4 per letter, held-out judge" in result.stdout
+    for judge in ("search", "held-out"):
+        rows = summary_rows(result.stdout, judge)
+        assert set(rows) == {"QD search", "random programs"}
+        assert rows["QD search"][0] > rows["random programs"][0]
+        assert sum(row[2] for row in rows.values()) == pytest.approx(100.0, abs=0.2)
+    # Both judges see the same settled levels: stability does not depend on the judge.
+    assert summary_rows(result.stdout, "search")["QD search"][3] == pytest.approx(
+        summary_rows(result.stdout, "held-out")["QD search"][3]
+    )
     assert (tmp_path / "runs" / "levels" / "gallery.png").stat().st_size > 0
 
 

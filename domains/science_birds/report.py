@@ -1,0 +1,76 @@
+"""The levels part of ``qd report``: what both judges say, and what was found."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from domains.science_birds.audit import (
+    EXPLOIT_HELDOUT,
+    EXPLOIT_SEARCH,
+    exploit_rate,
+    heldout_similarities,
+)
+from domains.science_birds.render import gallery, gallery_entries
+from qd.viz import save_figure
+
+GALLERY_SIZE = 5
+
+
+def judged_twice(domain: Any, elites: Sequence[Any], figures: Path) -> list[str]:
+    """Markdown: similarity under the search and held-out judges, the exploit rate, and
+    galleries of the best elites by each judge, drawn at their settled poses."""
+    if not elites:
+        return []
+    ranked = sorted(elites, key=lambda e: e.objective, reverse=True)
+    heldout = heldout_similarities(domain, ranked)
+    search = np.array([e.info["similarity"] for e in ranked])
+    stability = np.array([e.info["stability"] for e in ranked])
+    rate = exploit_rate(search, heldout)
+    called = int(np.sum(search >= EXPLOIT_SEARCH))
+    lines = [
+        "## Judged twice",
+        "",
+        "The search optimised the letter classifier (search judge). The glyph judge "
+        "(template matching against font glyphs) never ran inside it, so its numbers are "
+        "the ones to trust.",
+        "",
+        "| judge | mean similarity | best similarity | elites >= 0.5 | mean objective |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, values in (("search (classifier)", search), ("held-out (glyphs)", heldout)):
+        lines.append(
+            f"| {name} | {values.mean():.3f} | {values.max():.3f} | "
+            f"{int(np.sum(values >= 0.5))} of {len(values)} | "
+            f"{float(np.mean(values * stability)):.3f} |"
+        )
+    rate_text = "n/a (no elite reaches it)" if np.isnan(rate) else f"**{rate:.1%}**"
+    lines += [
+        "",
+        f"Exploit rate: {rate_text}: of {called} elites the search judge scores >= "
+        f"{EXPLOIT_SEARCH}, the share the held-out judge scores < {EXPLOIT_HELDOUT}.",
+        "",
+    ]
+    by_heldout = np.argsort(-heldout * stability, kind="stable")[:GALLERY_SIZE]
+    for title, order, name in (
+        ("Best by the search judge", range(min(GALLERY_SIZE, len(ranked))), "gallery-search"),
+        ("Best by the held-out judge", by_heldout, "gallery-heldout"),
+    ):
+        picked = [ranked[i] for i in order]
+        entries = gallery_entries(domain, picked, [float(heldout[i]) for i in order])
+        save_figure(
+            gallery({domain.letter: entries}, columns=len(entries)), figures / f"{name}.png"
+        )
+        lines += [
+            f"### {title}",
+            "",
+            "Settled poses; captions: s = search-judge similarity, h = held-out similarity "
+            "(the search judge's top class).",
+            "",
+            f"![{title.lower()}]({figures.name}/{name}.png)",
+            "",
+        ]
+    return lines
