@@ -1,17 +1,25 @@
-# B: a spine and two D-shaped bowls whose corners step in with overlapping b31 beams.
-# ruff: noqa: F821, B007
-drop_block("b31", 2)
+# B: two-column spine; two bowls closed by paired b31s, the upper bowl narrower.
+# ruff: noqa: F821
+drop_block("b13", 2)
 drop_block("b31", 4)
-for i in range(4):
-    drop_block("b11", 1)
-for i in range(2):
-    drop_block("b11", 5)
+drop_block("b11", 6)
+drop_block("b13", 3)
+drop_block("b11", 4)
+drop_block("b31", 6)
+drop_block("b13", 6)
+drop_block("b13", 7)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b31", 5)
+drop_block("b11", 7)
+drop_block("b13", 2)
+drop_block("b13", 5)
+drop_block("b13", 6)
+drop_block("b11", 3)
+drop_block("b11", 3)
+drop_block("b31", 3)
+drop_block("b11", 5)
+drop_block("b11", 6)
+drop_block("b11", 2)
 drop_block("b31", 4)
-drop_block("b31", 2)
-drop_block("b31", 4)
-for i in range(2):
-    drop_block("b11", 5)
-drop_block("b31", 4)
-for i in range(4):
-    drop_block("b11", 1)
-drop_block("b31", 2)
+drop_block("b11", 6)

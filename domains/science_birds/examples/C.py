@@ -1,11 +1,12 @@
-# C: a spine with top and bottom bars stepped like a curve; the lower tip turns up.
-# ruff: noqa: F821, B007
-drop_block("b31", 3)
-drop_block("b11", 5)
-drop_block("b31", 2)
-drop_block("b11", 5)
-for i in range(6):
-    drop_block("b11", 1)
-drop_block("b31", 2)
+# C: two-column spine; top arm = staggered b31s held by a corner block; bottom on a step.
+# ruff: noqa: F821
 drop_block("b31", 4)
+drop_block("b11", 6)
+drop_block("b31", 3)
 drop_block("b11", 2)
+drop_block("b11", 3)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b31", 3)
+drop_block("b11", 2)
+drop_block("b31", 4)

@@ -1,10 +1,21 @@
-# D: a spine and a bowl whose corners step in with overlapping b31 beams.
-# ruff: noqa: F821, B007
-drop_block("b31", 2)
-drop_block("b31", 4)
-for i in range(6):
-    drop_block("b11", 5)
-for i in range(7):
-    drop_block("b11", 1)
-drop_block("b31", 4)
-drop_block("b31", 2)
+# D: two-column walls closed top and bottom by paired b31s; right corners cut by a cell.
+# ruff: noqa: F821
+drop_block("b31", 3)
+drop_block("b11", 5)
+drop_block("b11", 6)
+drop_block("b31", 3)
+drop_block("b31", 6)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b13", 6)
+drop_block("b13", 7)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b13", 6)
+for _ in range(3):
+    drop_block("b11", 7)
+drop_block("b31", 3)
+drop_block("b31", 6)
+drop_block("b11", 2)
+drop_block("b11", 3)
+drop_block("b31", 5)

@@ -1,13 +1,18 @@
-# H: two-column b13 pillars joined by a b31 crossbar bridging the gap; stands up.
+# H: two-column b13 legs; the b31 crossbar is clamped into the left leg.
 # ruff: noqa: F821
-for c in [1, 2, 4, 5]:
-    drop_block("b13", c)
-    drop_block("b11", c)
-    drop_block("b11", c)
-drop_block("b11", 1)
-drop_block("b31", 3)
-drop_block("b11", 5)
-for c in [1, 2, 4, 5]:
-    drop_block("b13", c)
-    drop_block("b11", c)
-    drop_block("b11", c)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b13", 6)
+drop_block("b13", 7)
+drop_block("b11", 2)
+drop_block("b31", 4)
+drop_block("b11", 6)
+drop_block("b11", 7)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b13", 6)
+drop_block("b13", 7)
+drop_block("b11", 2)
+drop_block("b11", 3)
+drop_block("b11", 6)
+drop_block("b11", 7)

@@ -1,15 +1,20 @@
-# K: a spine with two arms stepping out from its middle, b31 and b11 in turn.
-# ruff: noqa: F821, B007
-drop_block("b13", 1)
-drop_block("b11", 1)
-drop_block("b11", 6)
-drop_block("b31", 5)
+# K: two-column spine; thick b31 arm and leg step out right from a b31 junction.
+# ruff: noqa: F821
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b31", 8)
+drop_block("b31", 7)
+drop_block("b13", 6)
+drop_block("b13", 7)
+drop_block("b11", 8)
+drop_block("b13", 2)
+drop_block("b31", 4)
+drop_block("b13", 3)
 drop_block("b11", 4)
-drop_block("b31", 3)
+drop_block("b11", 5)
+drop_block("b31", 7)
 drop_block("b11", 2)
-drop_block("b31", 3)
-drop_block("b11", 4)
-drop_block("b31", 5)
-drop_block("b11", 6)
-for i in range(5):
-    drop_block("b11", 1)
+drop_block("b31", 7)
+drop_block("b11", 2)
+drop_block("b11", 3)
+drop_block("b31", 8)

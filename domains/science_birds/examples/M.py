@@ -1,16 +1,19 @@
-# M: two outer pillars and a V down to a central stem.
-# ruff: noqa: F821, B007
-drop_block("b13", 4)
-drop_block("b31", 4)
+# M: two-column b13 legs and a centre post carrying a b31 and b11s for the V.
+# ruff: noqa: F821
+drop_block("b13", 2)
 drop_block("b13", 3)
 drop_block("b13", 5)
-for i in range(7):
-    drop_block("b11", 1)
-    drop_block("b11", 7)
-drop_block("b31", 2)
-drop_block("b31", 6)
-for i in range(2):
-    drop_block("b11", 1)
-    drop_block("b11", 2)
-    drop_block("b11", 6)
-    drop_block("b11", 7)
+drop_block("b13", 7)
+drop_block("b13", 8)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b11", 5)
+drop_block("b11", 7)
+drop_block("b11", 8)
+drop_block("b31", 5)
+drop_block("b13", 7)
+drop_block("b13", 8)
+drop_block("b11", 4)
+drop_block("b11", 6)
+drop_block("b11", 2)
+drop_block("b11", 3)

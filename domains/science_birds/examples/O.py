@@ -1,13 +1,21 @@
-# O: a ring: bars of beams top and bottom with stepped corners, pillars at the sides.
-# ruff: noqa: F821, B007
+# O: two-column walls with stepped-in corners, closed by b31s resting on both walls.
+# ruff: noqa: F821
+drop_block("b31", 4)
+drop_block("b11", 6)
+drop_block("b11", 7)
+drop_block("b11", 3)
+drop_block("b11", 4)
+drop_block("b11", 6)
+drop_block("b11", 7)
 drop_block("b31", 3)
-drop_block("b11", 5)
-drop_block("b31", 2)
-drop_block("b31", 5)
-for i in range(6):
-    drop_block("b11", 1)
-    drop_block("b11", 6)
-drop_block("b31", 2)
-drop_block("b31", 5)
+drop_block("b31", 7)
+drop_block("b13", 2)
+drop_block("b13", 3)
+drop_block("b13", 7)
+drop_block("b13", 8)
 drop_block("b31", 3)
-drop_block("b11", 5)
+drop_block("b31", 7)
+drop_block("b11", 3)
+drop_block("b31", 5)
+drop_block("b11", 7)
+drop_block("b31", 5)

@@ -1,14 +1,19 @@
-# S: bars at bottom, middle and top joined by pillars on alternate sides.
-# ruff: noqa: F821, B007
-drop_block("b31", 2)
-drop_block("b11", 4)
+# S: stepped upper bowl on a middle b31 held by a centre post and the lower-right wall.
+# ruff: noqa: F821
+drop_block("b31", 3)
 drop_block("b11", 5)
-drop_block("b11", 1)
-for i in range(3):
-    drop_block("b11", 5)
+drop_block("b11", 6)
+drop_block("b13", 4)
+drop_block("b31", 6)
+drop_block("b13", 6)
+drop_block("b11", 7)
+drop_block("b11", 7)
 drop_block("b31", 4)
-drop_block("b31", 2)
-for i in range(3):
-    drop_block("b11", 1)
-drop_block("b31", 2)
+drop_block("b31", 3)
+drop_block("b11", 2)
 drop_block("b31", 4)
+drop_block("b11", 2)
+drop_block("b31", 4)
+drop_block("b11", 2)
+drop_block("b11", 3)
+drop_block("b31", 5)

@@ -1,9 +1,8 @@
-# T: a three-column stem of b13 blocks under a seven-wide bar.
-# ruff: noqa: F821, B007
-for i in range(3):
-    drop_block("b13", 3)
-    drop_block("b13", 4)
-    drop_block("b13", 5)
-drop_block("b31", 2)
-drop_block("b31", 6)
-drop_block("b11", 4)
+# T: a b13 stem under a three-row bar of staggered b31s balanced over the stem.
+# ruff: noqa: F821
+drop_block("b13", 4)
+drop_block("b13", 4)
+drop_block("b31", 4)
+drop_block("b31", 3)
+drop_block("b11", 5)
+drop_block("b31", 5)

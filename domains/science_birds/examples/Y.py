@@ -1,13 +1,20 @@
-# Y: a stem with a beam on top and two arms stepping out from it.
-# ruff: noqa: F821, B007
+# Y: thick b31 arms stepping in one column per level onto a five-column stem.
+# ruff: noqa: F821
 drop_block("b13", 4)
-drop_block("b11", 4)
-drop_block("b11", 4)
-drop_block("b31", 4)
-drop_block("b11", 3)
-drop_block("b11", 5)
-drop_block("b31", 2)
 drop_block("b31", 6)
-for i in range(2):
-    drop_block("b11", 1)
-    drop_block("b11", 7)
+drop_block("b13", 8)
+drop_block("b31", 6)
+drop_block("b31", 6)
+drop_block("b31", 5)
+drop_block("b13", 7)
+drop_block("b13", 8)
+drop_block("b31", 5)
+drop_block("b31", 5)
+drop_block("b31", 4)
+drop_block("b31", 8)
+drop_block("b31", 4)
+drop_block("b11", 7)
+drop_block("b11", 8)
+drop_block("b11", 9)
+drop_block("b31", 3)
+drop_block("b31", 9)
