@@ -1,4 +1,4 @@
-# V: thick b31 arms step in one column per level onto a solid base; heavier levels below.
+# V: b31 arms step out one column per level on a short base; b11 caps splay the arm tops.
 # ruff: noqa: F821
 drop_block("b13", 4)
 drop_block("b31", 6)
@@ -21,3 +21,5 @@ drop_block("b31", 3)
 drop_block("b11", 8)
 drop_block("b11", 9)
 drop_block("b11", 10)
+drop_block("b11", 6)
+drop_block("b11", 8)

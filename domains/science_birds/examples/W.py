@@ -1,4 +1,4 @@
-# W: two-column legs on wide feet, tied by a full b31 row carrying a stepped middle peak.
+# W: two-column outer legs on wide feet, tied by a b31 row under a raised middle peak.
 # ruff: noqa: F821
 drop_block("b13", 2)
 drop_block("b13", 3)
@@ -19,3 +19,11 @@ drop_block("b11", 2)
 drop_block("b11", 3)
 drop_block("b11", 9)
 drop_block("b11", 10)
+drop_block("b11", 5)
+drop_block("b11", 3)
+drop_block("b11", 10)
+drop_block("b11", 10)
+drop_block("b11", 6)
+drop_block("b11", 7)
+drop_block("b11", 3)
+drop_block("b11", 4)
