@@ -40,7 +40,12 @@ def write_report(run_path: str | Path, *, top: int = 5, spread: int = 6) -> Path
     figures = run.path / FIGURES_DIR
     figures.mkdir(exist_ok=True)
     metrics = run.metrics()
-    events = run.events()
+    everything = run.events()
+    # Invalid candidates, and what else happened (LM faults, server restarts).
+    events = [e for e in everything if e.get("event", "invalid") == "invalid"]
+    other_events = Counter(
+        str(e["event"]) for e in everything if e.get("event", "invalid") != "invalid"
+    )
     stats = archive.stats
 
     lines = [
@@ -98,6 +103,10 @@ def write_report(run_path: str | Path, *, top: int = 5, spread: int = 6) -> Path
         reasons = Counter(str(e.get("reason", "?"))[:120] for e in events)
         lines += [f"| {reason} | {count} |" for reason, count in reasons.most_common(10)]
         lines += ["", f"All {len(events)} are in `events.jsonl`.", ""]
+    if other_events:
+        lines += ["## Other events", "", "| event | count |", "|---|---:|"]
+        lines += [f"| {name} | {count} |" for name, count in other_events.most_common()]
+        lines += ["", "Details (status codes, causes) are in `events.jsonl`.", ""]
     page = run.path / "report.md"
     page.write_text("\n".join(lines))
     return page
