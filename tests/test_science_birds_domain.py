@@ -126,3 +126,14 @@ def test_a_short_search_on_one_letter_through_the_cli(tmp_path):
     for name in ("gallery-search", "gallery-heldout"):
         assert f"report/{name}.png" in page
         assert (tmp_path / "runs" / "levels_letters" / "report" / f"{name}.png").stat().st_size
+
+
+def test_a_search_starts_from_its_own_letter_standing():
+    for letter in "UQ":
+        domain = ScienceBirdsLetters(letter=letter)
+        programs = domain.initial(8, np.random.default_rng(0))
+        assert programs[0] == example_program(letter)
+        assert domain.evaluate(programs[:1])[0].info["stability"] == 1.0
+    assert ScienceBirdsLetters(letter="U", seed_examples=False).initial(
+        4, np.random.default_rng(0)
+    )[0] != example_program("U")

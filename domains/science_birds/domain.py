@@ -55,7 +55,7 @@ class ScienceBirdsLetters(Domain):
             (count) and ``b13_share`` (share of upright blocks).
         max_drops: Longest program (drops) the operators make, and the parser allows.
         seed_examples: Start half of the initial population from the shipped hand-built
-            letters (all 26, mutated towards the target), the rest random.
+            letters (the target's own first, then others at random), the rest random.
         p_crossover: Chance a child is a one-point crossover of two elites' programs;
             otherwise one drop is added, removed, moved or retyped.
         trials: Physics trials per level (best counts), as the competition's 3.
@@ -142,11 +142,13 @@ class ScienceBirdsLetters(Domain):
     # --- the contract -------------------------------------------------------------
 
     def initial(self, n: int, rng: np.random.Generator) -> list[Program]:
-        """Random compact programs, and (if enabled) the 26 hand-built letters."""
+        """Random compact programs, and (if enabled) the hand-built letters: the target's
+        own example first (the search then starts from a letter that stands), the others
+        at random."""
         programs: list[Program] = []
         for i in range(n):
             if self.seed_examples and i % 2 == 0:
-                letter = LETTERS[int(rng.integers(len(LETTERS)))]
+                letter = self.letter if i == 0 else LETTERS[int(rng.integers(len(LETTERS)))]
                 programs.append(example_program(letter)[: self.max_drops])
             else:
                 size = int(rng.integers(4, min(20, self.max_drops) + 1))

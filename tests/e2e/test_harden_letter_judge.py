@@ -35,9 +35,10 @@ def test_one_round_trains_a_judge_with_a_not_a_letter_class(tmp_path):
     assert rows[0]["judge"] == "judge-0.npz" and rows[1]["judge"] == "judge-1.npz"
     for row in rows:
         assert 0 <= row["heldout_similarity"] <= 1 and 0 <= row["search_similarity"] <= 1
-    # Round 1's judge was trained on what round 0's search fooled the old judge with.
+    # Round 1's judge was trained on what round 0's search fooled the shipped judge with
+    # (against the hardened judge, two iterations may fool it with nothing at all).
     examples = load_not_letters(out / "not_letters.json")
-    assert rows[1]["not_letter_examples"] == len(examples) > 0
+    assert rows[1]["not_letter_examples"] == len(examples)
     assert {e["letter"] for e in examples} <= {"A", "H"}
     assert all(e["search_similarity"] >= 0.5 > e["heldout_similarity"] for e in examples)
     judge = LetterClassifier.load(out / "judge-1.npz")
