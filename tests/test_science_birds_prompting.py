@@ -222,4 +222,6 @@ def test_features_are_the_classifier_softmax_the_competition_compares():
     domain = ScienceBirdsLetters(letter="T")
     (evaluation,) = domain.evaluate([example_program("T")])
     features = domain.features(example_program("T"), evaluation.info)
-    assert len(features) == 26 and sum(features) == pytest.approx(1.0, abs=1e-3)
+    # A-Z and "not a letter", as the shipped (hardened) classifier outputs them
+    assert len(features) == 27 and sum(features) == pytest.approx(1.0, abs=1e-3)
+    assert max(range(27), key=features.__getitem__) == 19  # the standing T reads as T
