@@ -77,6 +77,11 @@ def expected_calibration_error(p: Sequence[float], y: Sequence[int], bins: int =
     correct = ((p_arr >= 0.5) == (y_arr == 1)).astype(float)
     edges = np.linspace(0.5, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    return _binned_gap(confidence, correct, which, bins)
+
+
+def _binned_gap(confidence: np.ndarray, correct: np.ndarray, which: np.ndarray, bins: int) -> float:
+    """Sum over bins of (share of items in the bin) x |mean confidence - accuracy|."""
     gap = 0.0
     for b in range(bins):
         in_bin = which == b
@@ -95,12 +100,7 @@ def top_label_calibration_error(proba: np.ndarray, labels: Sequence[int], bins: 
     confidence = proba.max(axis=1)
     correct = (proba.argmax(axis=1) == np.asarray(labels)).astype(float)
     which = np.clip((confidence * bins).astype(int), 0, bins - 1)
-    gap = 0.0
-    for b in range(bins):
-        in_bin = which == b
-        if in_bin.any():
-            gap += in_bin.mean() * abs(confidence[in_bin].mean() - correct[in_bin].mean())
-    return float(gap)
+    return _binned_gap(confidence, correct, which, bins)
 
 
 @dataclass(frozen=True)
