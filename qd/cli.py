@@ -1,7 +1,9 @@
 """The ``qd`` command: run, resume, report and list domains.
 
 Mistakes a user can fix (a bad config key, an unknown domain, a missing run) print
-one line on stderr and exit with status 2; they never show a traceback.
+one line on stderr and exit with status 2; they never show a traceback. A run stopped
+because the LM server keeps failing (the circuit breaker) says why and how to resume,
+and exits with status 75 (``EX_TEMPFAIL``: try again later).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ app = typer.Typer(
 )
 err = Console(file=sys.stderr)
 USAGE_ERROR = 2
+LM_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the run is checkpointed; resume later
 
 
 def fail(message: str) -> typer.Exit:
@@ -60,6 +63,21 @@ def _execute(
             bar.close()
         err.print(f"interrupted; continue with: qd resume {run.path}")
         raise typer.Exit(130) from None
+    except Exception as error:
+        if not _lm_unavailable(error):
+            raise
+        if bar:
+            bar.close()
+        kept = run.latest_checkpoint()
+        where = f"iteration {kept.iteration} is checkpointed" if kept else "no iteration finished"
+        err.print(
+            f"error: the run stopped because the LM server keeps failing: {error}\n"
+            f"{where}; once the server answers, continue with: qd resume {run.path}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(LM_UNAVAILABLE) from None
     finally:
         if bar:
             bar.close()
@@ -190,6 +208,12 @@ def lm_serve(
     except (LocalServerError, EmbeddingModelError) as error:
         raise fail(str(error)) from None
     raise typer.Exit(status)
+
+
+def _lm_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` is the LM's open circuit breaker (no import if no LM was used)."""
+    errors = sys.modules.get("qd.lm.errors")
+    return errors is not None and isinstance(error, errors.LMUnavailableError)
 
 
 def _axis(measure) -> str:

@@ -31,12 +31,22 @@ class ArchiveConfig:
     qd_score_offset: float = 0.0
 
 
+LOOPS = ("map_elites", "population")
+
+
 @dataclass
 class SearchConfig:
+    """``loop = "population"`` runs a generational loop (``qd.population``) in which
+    ``batch_size`` is the population size and ``iterations`` the generations;
+    ``parents`` is MAP-Elites' parent selection (``qd.parents``)."""
+
     iterations: int = 100
     batch_size: int = 32
     emitters: int = 1
     checkpoint_every: int = 10
+    loop: str = "map_elites"
+    parents: str = "uniform"
+    elitism: int = 0
 
 
 @dataclass
@@ -236,6 +246,27 @@ def _check_values(config: ExperimentConfig) -> None:
     for key in ("iterations", "batch_size", "emitters", "checkpoint_every"):
         if getattr(search, key) < 1:
             raise ConfigError(f"search.{key}: must be at least 1, got {getattr(search, key)}")
+    if search.loop not in LOOPS:
+        raise ConfigError(f"search.loop: {search.loop!r} is not one of {list(LOOPS)}")
+    if search.loop == "population":
+        if search.emitters != 1:
+            raise ConfigError(
+                "search.emitters: the population loop has no emitters; leave it at 1 "
+                "(batch_size is the population size)"
+            )
+        if search.parents != "uniform":
+            raise ConfigError(
+                "search.parents: MAP-Elites' parent selection; the population loop's "
+                "selection is the domain's (e.g. domain.method)"
+            )
+        if search.batch_size < 2:
+            raise ConfigError("search.batch_size: a population needs at least 2 individuals")
+    if not 0 <= search.elitism < search.batch_size:
+        raise ConfigError(f"search.elitism: must be in [0, batch_size), got {search.elitism}")
+    if search.elitism and search.loop != "population":
+        raise ConfigError(
+            'search.elitism: only the population loop has elitism (loop = "population")'
+        )
     if config.archive.kind not in ("grid", "cvt"):
         raise ConfigError(f"archive.kind: {config.archive.kind!r} is not 'grid' or 'cvt'")
     if config.archive.kind == "cvt" and not config.archive.cells:

@@ -14,8 +14,9 @@ import numpy as np
 from ribs.emitters import EmitterBase
 from ribs.schedulers import Scheduler
 
-from qd.archive import Archive, object_array, sample_from
+from qd.archive import Archive, object_array
 from qd.domain import Operator
+from qd.parents import ParentSelection, uniform_parents
 
 
 class OperatorEmitter(EmitterBase):
@@ -30,6 +31,8 @@ class OperatorEmitter(EmitterBase):
         initial: ``initial(n, rng)``: the domain's seed candidates.
         batch_size: Children per ask.
         rng: The run's seeded generator (shared, so a checkpoint saves one state).
+        parents: How parents are drawn from the archive (``qd.parents``); uniform by
+            default.
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class OperatorEmitter(EmitterBase):
         initial: Callable[[int, np.random.Generator], list[Any]],
         batch_size: int,
         rng: np.random.Generator,
+        parents: ParentSelection = uniform_parents,
     ) -> None:
         super().__init__(
             archive.pyribs, solution_dim=(), bounds=None, lower_bounds=None, upper_bounds=None
@@ -51,16 +55,17 @@ class OperatorEmitter(EmitterBase):
         self.initial = initial
         self.batch_size = int(batch_size)
         self.rng = rng
+        self.parents = parents
 
     def ask(self) -> np.ndarray:
         if self.qd_archive.empty:
             return object_array(list(self.initial(self.batch_size, self.rng)))
         if self.operator.batch is not None:
             return object_array(list(self.operator.batch(self.batch_size, self.rng)))
-        pool = self.qd_archive.candidates()
+        pick = self.parents(self.qd_archive)
         children = []
         for _ in range(self.batch_size):
-            parents = sample_from(pool, self.operator.arity, self.rng)
+            parents = pick(self.operator.arity, self.rng)
             offspring = self.operator(parents, self.rng)
             children.append(offspring[0] if offspring else parents[0])
         return object_array(children)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -36,14 +37,39 @@ def checked_evaluate(domain: Domain, batch: Sequence[Any]) -> list[Evaluation]:
     """``domain.evaluate(batch)``, with a crash or a bad reply turned into invalid rows.
 
     A batch that raises is retried candidate by candidate, so only the culprits are
-    marked invalid, with the exception as their reason.
+    marked invalid, with the exception as their reason. A child an LM operator could not
+    make (``qd.lm.FailedChild``) is invalid with the operator's reason and the LM error
+    in ``info["lm_error"]``, without asking the domain. An open LM circuit breaker
+    (``qd.lm.LMUnavailableError``) is no candidate's fault: it ends the iteration.
     """
+    lm_errors = sys.modules.get("qd.lm.errors")  # no LM in this process: nothing to do
+    if lm_errors is None or not any(isinstance(c, lm_errors.FailedChild) for c in batch):
+        return _evaluate(domain, batch)
+    rest = [c for c in batch if not isinstance(c, lm_errors.FailedChild)]
+    scored = iter(_evaluate(domain, rest) if rest else [])
+    return [
+        Evaluation.invalid(c.reason, **c.info())
+        if isinstance(c, lm_errors.FailedChild)
+        else next(scored)
+        for c in batch
+    ]
+
+
+def _ends_run(error: BaseException) -> bool:
+    """Whether ``error`` stops the run rather than fails a candidate (an open breaker)."""
+    lm_errors = sys.modules.get("qd.lm.errors")
+    return lm_errors is not None and isinstance(error, lm_errors.LMUnavailableError)
+
+
+def _evaluate(domain: Domain, batch: Sequence[Any]) -> list[Evaluation]:
     try:
         results = list(domain.evaluate(batch))
-    except Exception:  # a domain bug must not end the run
+    except Exception as error:  # a domain bug must not end the run
+        if _ends_run(error):
+            raise
         if len(batch) == 1:
             return [_crash(traceback.format_exc())]
-        return [item for candidate in batch for item in checked_evaluate(domain, [candidate])]
+        return [item for candidate in batch for item in _evaluate(domain, [candidate])]
     if len(results) != len(batch):
         reason = (
             f"{type(domain).__name__}.evaluate returned {len(results)} results "

@@ -31,6 +31,7 @@ from qd.config import ConfigError, ExperimentConfig, load_config, parse_config
 from qd.domain import Domain
 from qd.evaluation import make_evaluator
 from qd.metrics import vendi_score_of_features
+from qd.population import PopulationSearch
 from qd.search import IterationResult, Search
 
 CHECKPOINT_FORMAT = 1
@@ -51,9 +52,11 @@ class Checkpoint:
     rng_state: dict[str, Any]
     records: list[dict[str, Any]]
     centroids: list[list[float]] | None = None
+    state: dict[str, Any] | None = None  # the loop's own state (a population); None for MAP-Elites
+    lm: dict[str, Any] | None = None  # LM usage and occurrence counters (qd.lm.LM.state)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "format": CHECKPOINT_FORMAT,
             "iteration": self.iteration,
             "evaluations": self.evaluations,
@@ -61,6 +64,11 @@ class Checkpoint:
             "centroids": self.centroids,
             "archive": self.records,
         }
+        if self.state is not None:
+            data["state"] = self.state
+        if self.lm is not None:
+            data["lm"] = self.lm
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Checkpoint:
@@ -74,6 +82,8 @@ class Checkpoint:
             rng_state=data["rng"],
             records=list(data["archive"]),
             centroids=data.get("centroids"),
+            state=data.get("state"),
+            lm=data.get("lm"),
         )
 
 
@@ -227,11 +237,13 @@ class RunLogger:
         *,
         checkpoint_every: int,
         extra_metrics: Callable[[], dict[str, Any]] | None = None,
+        lm_state: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.run = run
         self.domain = domain
         self.checkpoint_every = checkpoint_every
         self.extra_metrics = extra_metrics
+        self.lm_state = lm_state  # kept in checkpoints, so `qd resume` continues LM counters
         self.has_features = type(domain).features is not Domain.features
         # cell -> (candidate, its features): only new elites are asked for features,
         # which may be costly (symbolic regression evaluates the formula again).
@@ -271,8 +283,9 @@ class RunLogger:
         if result.iteration % self.checkpoint_every == 0:
             self.checkpoint(search)
 
-    def checkpoint(self, search: Search) -> Path:
+    def checkpoint(self, search: Search | PopulationSearch) -> Path:
         centroids = search.archive.centroids
+        own_state = getattr(search, "checkpoint_state", None)
         return self.run.write_checkpoint(
             Checkpoint(
                 iteration=search.iteration,
@@ -280,6 +293,8 @@ class RunLogger:
                 rng_state=search.rng.bit_generator.state,
                 records=search.archive.to_records(self.domain),
                 centroids=None if centroids is None else centroids.tolist(),
+                state=own_state() if callable(own_state) else None,
+                lm=self.lm_state() if self.lm_state is not None else None,
             )
         )
 
@@ -362,6 +377,8 @@ def execute(
         lm = stack.enter_context(open_run_lm(run, config)) if domain.uses_lm else None
         if lm is not None:
             domain.connect(lm=lm, archive=archive)
+            if checkpoint is not None and checkpoint.lm:
+                lm.restore_state(checkpoint.lm)  # usage and occurrence counters go on
         return _search(run, config, domain, archive, rng, checkpoint, callbacks, lm)
 
 
@@ -377,6 +394,11 @@ def lm_settings(config: ExperimentConfig):
             max_concurrency=lm_config.max_concurrency,
             timeout=lm_config.timeout,
             max_retries=lm_config.max_retries,
+            **{  # the circuit breaker and restarts, where the config schema has them
+                name: getattr(lm_config, name)
+                for name in ("max_consecutive_failures", "max_server_restarts")
+                if hasattr(lm_config, name)
+            },
         )
     )
 
@@ -408,6 +430,7 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Sea
         domain,
         checkpoint_every=config.search.checkpoint_every,
         extra_metrics=(lambda: lm_metrics(lm)) if lm is not None else None,
+        lm_state=lm.state if lm is not None else None,
     )
     settings = config.evaluation
     try:
@@ -418,17 +441,18 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Sea
         raise RunError(
             f"evaluation.scheduler: cannot reach the Dask scheduler {settings.scheduler!r}: {error}"
         ) from None
-    search = Search(
-        domain,
-        archive,
-        rng=rng,
-        batch_size=config.search.batch_size,
-        emitters=config.search.emitters,
-        evaluator=evaluator,
-        callbacks=[logger, *callbacks],
-        iteration=checkpoint.iteration if checkpoint else 0,
-        evaluations=checkpoint.evaluations if checkpoint else 0,
-    )
+    try:
+        search = _make_search(config, domain, archive, rng, checkpoint, evaluator)
+    except BaseException:
+        evaluator.close()
+        raise
+    search.callbacks = [logger, *callbacks]
+    guard = None
+    if lm is not None:  # LM faults: iterations that do not count, a clean stop (qd.lm.run_guard)
+        from qd.lm.run_guard import RunGuard
+
+        guard = RunGuard(lm, search, log=lambda row: run.append(run.events_path, [row]))
+        search.callbacks = [guard.callback(search.callbacks)]
     try:
         with _graceful_interrupt() as stop_requested:
             while search.iteration < config.search.iterations:
@@ -438,9 +462,58 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Sea
                     raise KeyboardInterrupt
         if search.iteration % config.search.checkpoint_every:
             logger.checkpoint(search)
+    except Exception as error:
+        if guard is None or not guard.ends_run(error):
+            raise
+        guard.stopped(error)  # back to the last whole iteration, which is checkpointed
+        if search.iteration:
+            logger.checkpoint(search)
+        raise
     finally:
         evaluator.close()
     return search
+
+
+def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Search | PopulationSearch:
+    """The configured loop: MAP-Elites, or the generational population loop."""
+    done = {
+        "iteration": checkpoint.iteration if checkpoint else 0,
+        "evaluations": checkpoint.evaluations if checkpoint else 0,
+    }
+    if config.search.loop == "population":
+        search = PopulationSearch(
+            domain,
+            archive,
+            rng=rng,
+            population_size=config.search.batch_size,
+            elitism=config.search.elitism,
+            evaluator=evaluator,
+            **done,
+        )
+        if checkpoint is not None:
+            if not (checkpoint.state or {}).get("population"):
+                raise RunError(
+                    f"the checkpoint of iteration {checkpoint.iteration} holds no population "
+                    "(was it written by a MAP-Elites run?); start the run again with --force"
+                )
+            try:
+                search.restore_state(checkpoint.state)
+            except ValueError as error:
+                raise RunError(f"cannot restore the checkpoint's population: {error}") from None
+        return search
+    try:
+        return Search(
+            domain,
+            archive,
+            rng=rng,
+            batch_size=config.search.batch_size,
+            emitters=config.search.emitters,
+            evaluator=evaluator,
+            parents=config.search.parents,
+            **done,
+        )
+    except ValueError as error:
+        raise ConfigError(f"search.parents: {error}") from None
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from qd.archive import Archive, ArchiveStats
 from qd.domain import Domain, Evaluation, Operator
 from qd.emitters import OperatorEmitter, ValidityScheduler
 from qd.evaluation import Evaluator, InProcessEvaluator
+from qd.parents import ParentSelection, resolve_parents
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ class Search:
         callbacks: Called as ``callback(search, result)`` after each iteration.
         iteration: Iterations already done (non-zero when resuming).
         evaluations: Evaluations already done (non-zero when resuming).
+        parents: Parent selection: a name (``uniform``, ``fitness``, or one the domain's
+            ``parent_selections()`` offers) or a callable (``qd.parents``).
+
+    Raises:
+        ValueError: ``emitters`` below 1, or an unknown parent selection.
     """
 
     def __init__(
@@ -86,6 +92,7 @@ class Search:
         callbacks: Sequence[Callback] = (),
         iteration: int = 0,
         evaluations: int = 0,
+        parents: str | ParentSelection = "uniform",
     ) -> None:
         if emitters < 1:
             raise ValueError(f"emitters must be at least 1, got {emitters}")
@@ -97,6 +104,7 @@ class Search:
         self.iteration = int(iteration)
         self.evaluations = int(evaluations)
         operator = operator or domain.variation()
+        selection = resolve_parents(parents, domain)
         self.scheduler = ValidityScheduler(
             archive.pyribs,
             [
@@ -106,6 +114,7 @@ class Search:
                     initial=domain.initial,
                     batch_size=batch_size,
                     rng=rng,
+                    parents=selection,
                 )
                 for _ in range(emitters)
             ],

@@ -1,10 +1,12 @@
 """The drop_block language: what it reads, what it refuses, and that refusals are cheap."""
 
 import time
+import warnings
 
 import pytest
 
 from domains.science_birds.language import (
+    MAX_WORK,
     LevelParseError,
     competition_drops,
     extract_code,
@@ -219,3 +221,102 @@ def test_competition_extractor_failures():
     with pytest.raises(LevelParseError, match="line 1: block type 'b33' does not exist"):
         competition_drops("```\ndrop_block('b33', 1)\n```")
     assert competition_drops("```\ndrop_block('b11', )\n```") == drops(("b11", -1, 1))
+
+
+# --- hostile programs stay bounded (issue 13) --------------------------------------------
+
+
+def _thread_seconds(source: str) -> tuple[str, float]:
+    began = time.thread_time()
+    try:
+        parse_program(source)
+        outcome = "level"
+    except LevelParseError as error:
+        outcome = str(error)
+    return outcome, time.thread_time() - began
+
+
+def test_empty_loops_inside_a_big_loop_count_and_are_refused_at_once():
+    # Empty inner loops used to cost nothing against max_iterations: 30 s of parsing.
+    body = "".join("    for j in range(0):\n        pass\n" for _ in range(200))
+    outcome, seconds = _thread_seconds("for i in range(9999):\n" + body + "drop_block('b11', 1)\n")
+    assert "an empty loop counts once" in outcome and "max_iterations" in outcome
+    assert seconds < 0.1
+    # The issue's own program (thousands of them) is refused for its size before parsing.
+    body = "".join("    for j in range(0):\n        pass\n" for _ in range(3000))
+    outcome, seconds = _thread_seconds("for i in range(9999):\n" + body + "drop_block('b11', 1)\n")
+    assert "characters long; keep it under" in outcome and seconds < 0.1
+
+
+def test_every_step_is_charged_to_the_work_budget():
+    # Big expressions inside a loop: each evaluation costs its nodes.
+    big = " + ".join(["(i * 2 - i)"] * 40)
+    source = f"for i in range(150):\n    for j in range({big} - ({big})):\n        pass\n"
+    outcome, seconds = _thread_seconds(source + "drop_block('b11', 1)\n")
+    assert f"more than {MAX_WORK} steps" in outcome and outcome.startswith("line 2:")
+    assert seconds < 0.1
+
+
+def test_huge_literals_are_parse_errors_not_crashes():
+    # Building the message used to convert the int to text: a plain ValueError.
+    with pytest.raises(LevelParseError, match=r"line 1: the integer of about 6021 digits"):
+        parse_program("drop_block('b11', 0x" + "f" * 5000 + ")\n")
+    with pytest.raises(LevelParseError, match="line 1: syntax error"):
+        parse_program("drop_block('b11', " + "9" * 5000 + ")\n")
+    # The competition's extractor reads any digits; a huge x is off the grid, like -1.
+    reply = "```\ndrop_block('b11', " + "9" * 5000 + ")\n```"
+    assert competition_drops(reply) == drops(("b11", 10**18, 1))
+
+
+def test_only_level_parse_errors_leave_the_parser(monkeypatch):
+    import domains.science_birds.language as language
+
+    def broken(self, nodes):
+        raise KeyError("a bug in the checker")
+
+    monkeypatch.setattr(language._Checker, "program", broken)
+    with pytest.raises(LevelParseError, match=r"could not be read \(KeyError\)"):
+        parse_program("drop_block('b11', 1)\n")
+    with pytest.raises(LevelParseError, match="a program is text, not NoneType"):
+        parse_program(None)  # type: ignore[arg-type]
+    with pytest.raises(LevelParseError, match="reply is 300000 characters long"):
+        competition_drops("x" * 300_000)
+
+
+def test_parser_warnings_stay_silent(capfd):
+    sources = ["x = '\\d'\ndrop_block('b11', 1)\n", "drop_block('b11', 5(3))\n"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # `python -W error` must not turn them into errors
+        for source in sources:
+            with pytest.raises(LevelParseError) as caught:
+                parse_program(source)
+            assert "syntax error" not in str(caught.value)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for source in sources:
+            with pytest.raises(LevelParseError):
+                parse_program(source)
+    assert not seen
+    assert capfd.readouterr().err == ""
+
+
+def test_one_bad_file_is_one_failed_trial_when_a_folder_is_scored(tmp_path):
+    from domains.science_birds.score import score_folder
+
+    letter = tmp_path / "A"
+    letter.mkdir()
+    (letter / "bad.py").write_text("drop_block('b11', 0x" + "f" * 5000 + ")\n")
+    (letter / "worse.txt").write_text("```\ndrop_block('b11', " + "9" * 5000 + ")\n```\n")
+    scores = score_folder(tmp_path)
+    assert scores["search"]["A"].trials_expected == 2
+    assert scores["search"]["A"].trials_ok == 0
+    assert score_folder(tmp_path, competition=True)["search"]["A"].trials_ok == 0
+
+
+def test_the_competition_extractor_reads_a_long_reply_in_linear_time():
+    # Each call's line used to be counted from the top: 5,000 calls took 150 ms.
+    reply = "```\n" + "drop_block('b11', 1)\n" * 5000 + "```"
+    began = time.thread_time()
+    found = competition_drops(reply)
+    assert len(found) == 5000 and found[-1].line == 5000
+    assert time.thread_time() - began < 0.1

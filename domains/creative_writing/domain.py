@@ -24,6 +24,7 @@ import numpy as np
 from domains.creative_writing.judging import build_judge
 from domains.creative_writing.seeds import OPINIONS, STORIES, TEMPLATES
 from qd.domain import Domain, Evaluation, Measure, Operator
+from qd.lm.errors import lm_error_info
 from qd.novelty import NoveltyFilter
 
 QDAIF_EDGES_20 = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.10, 0.20, 0.50,
@@ -307,7 +308,9 @@ class CreativeWriting(Domain):
         for j, vector in enumerate(vectors):
             if not isinstance(vector, np.ndarray):
                 results[slots[j]] = Evaluation.invalid(
-                    f"the embedding request failed: {vector}", text=texts[j]
+                    f"the embedding request failed: {vector}",
+                    text=texts[j],
+                    **lm_error_info(vector),
                 )
             else:
                 keep.append(j)
@@ -337,7 +340,11 @@ class CreativeWriting(Domain):
             values = [axis[row] for axis in axes]
             if value is None or any(v is None for v, _ in values):
                 errors = [info] + [inf for _, inf in values]
-                results[slots[j]] = Evaluation.invalid("the LM judge failed", errors=errors)
+                cause = lm_error_info(*errors)
+                reason = "the LM judge failed"
+                if cause:
+                    reason += f": {cause['lm_error'].get('message')}"
+                results[slots[j]] = Evaluation.invalid(reason, errors=errors, **cause)
                 continue
             results[slots[j]] = Evaluation(
                 objective=float(value),

@@ -108,9 +108,8 @@ class Poetry(Domain):
 
         return Operator(one, arity=1, name="rewrite", batch=batch)
 
-    def _rewrite(self, parents: list[str], rng: np.random.Generator) -> list[str | None]:
-        from qd.lm.client import LMError
-        from qd.lm.lmx import clean_reply
+    def _rewrite(self, parents: list[str], rng: np.random.Generator) -> list[Any]:
+        from qd.lm.lmx import child_of
 
         prompts = [
             rewrite_prompt(
@@ -121,9 +120,11 @@ class Poetry(Domain):
         replies = self._lm.complete_many(
             prompts, max_tokens=self.max_tokens, temperature=0.8, top_p=0.95, stop=["###"]
         )
-        return [None if isinstance(r, LMError) else clean_reply(r.text) for r in replies]
+        return [child_of(r) for r in replies]  # a failed one says why (qd.lm.FailedChild)
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        from qd.lm.errors import lm_error_info
+
         results: list[Evaluation | None] = [None] * len(batch)
         texts, slots = [], []
         for i, text in enumerate(batch):
@@ -146,6 +147,7 @@ class Poetry(Domain):
                         rating=rating_info,
                         genre=genre[2],
                         tone=tone[2],
+                        **lm_error_info(rating_info, genre[2], tone[2]),
                     )
                     continue
                 results[i] = Evaluation(

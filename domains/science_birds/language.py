@@ -17,7 +17,12 @@ Anything else (imports, attribute access, ``while``, ``if``, other calls, keywor
 arguments, floats, ``def``, ``lambda``, ...) raises :class:`LevelParseError` naming the
 line and the construct, because it is either unsafe or has no meaning in the
 competition. Work is bounded before it is done: a loop's size is computed from its
-``range`` without iterating it, so ``range(10**9)`` fails at once.
+``range`` without iterating it, so ``range(10**9)`` fails at once; every statement run,
+loop entered (an empty loop counts as one iteration) and expression node evaluated is
+charged to a fixed budget (:data:`MAX_WORK`), and the program's size is capped, so no
+program, however hostile, takes long to read. Only :class:`LevelParseError` leaves
+:func:`parse_program` and :func:`competition_drops`: one bad reply is one failed trial,
+never a crash of the batch or folder it came in, and parser warnings stay silent.
 
 The competition itself is stricter and blinder: its extractor (``extractCode`` in the
 ``chatgpt4pcg`` npm package, src/index.ts) keeps only literal calls matched by a regular
@@ -31,6 +36,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -40,8 +46,19 @@ from domains.science_birds.level import BLOCK_SIZE, BlockType, Drop
 BLOCK_TYPES: tuple[str, ...] = tuple(BLOCK_SIZE)
 """The block types ``drop_block`` accepts, spelled as in the competition."""
 
-MAX_SOURCE_CHARS = 100_000
-"""Longest program parsed; a reply is much shorter, and ``ast`` work grows with size."""
+MAX_SOURCE_CHARS = 8_000
+"""Longest program parsed. A reply of 512 tokens is about 2,000 characters and 200 literal
+calls about 4,400; ``ast.parse`` costs about 2 ms per 1,000 characters on a loaded core,
+so this keeps the worst program well under 100 ms."""
+
+MAX_REPLY_CHARS = 200_000
+"""Longest reply searched for a code block (the regular expressions are linear, but a
+multi-megabyte reply is no level)."""
+
+MAX_WORK = 10_000
+"""Steps the interpreter may take in all: statements run, loops entered, loop iterations
+and expression nodes evaluated. The shipped example letters need at most 48; a letter of
+200 drops with loops and arithmetic needs a few thousand."""
 
 MAX_INTEGER = 10**9
 """Largest magnitude of any integer in a program; slots are 0..19, so bigger is a mistake."""
@@ -166,6 +183,16 @@ class _Call:
     block_type: str
     x: _Expr
     line: int
+    cost: int  # expression nodes evaluated per call
+
+
+def _size(expr: _Expr) -> int:
+    """Nodes in a checked expression: what evaluating it costs, in budget steps."""
+    if isinstance(expr, _BinOp):
+        return 1 + _size(expr.left) + _size(expr.right)
+    if isinstance(expr, _Neg):
+        return 1 + _size(expr.operand)
+    return 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +203,7 @@ class _Loop:
     body: tuple[_Stmt, ...]
     direct_calls: int  # calls one iteration makes outside nested loops: a lower bound
     line: int
+    cost: int  # expression nodes evaluated to find the loop's values
 
 
 _Stmt = _Call | _Loop
@@ -243,6 +271,25 @@ def parse_program(source: str, *, max_drops: int = 200, max_iterations: int = 10
         LevelParseError: on a syntax error, a refused construct, a bad block type or
             slot, a program over the limits, or one that makes no drops at all.
     """
+    try:
+        return _parse_program(source, max_drops=max_drops, max_iterations=max_iterations)
+    except LevelParseError:
+        raise
+    except (RecursionError, MemoryError) as error:
+        raise LevelParseError(
+            f"the program is too deeply nested or too large to read ({type(error).__name__}); "
+            "write plain drop_block calls and simple loops",
+            construct="unparseable program",
+        ) from None
+    except Exception as error:  # a parser bug must cost one trial, not the batch
+        raise LevelParseError(
+            f"the program could not be read ({type(error).__name__}); " + _HINT,
+            construct="unreadable program",
+        ) from None
+
+
+def _parse_program(source: str, *, max_drops: int, max_iterations: int) -> list[Drop]:
+    _check_reply_size(source)
     code = extract_code(source)
     if len(code) > MAX_SOURCE_CHARS:
         raise LevelParseError(
@@ -251,26 +298,51 @@ def parse_program(source: str, *, max_drops: int = 200, max_iterations: int = 10
             construct="program too long",
         )
     try:
-        tree = ast.parse(code)
+        with warnings.catch_warnings():
+            # Invalid escapes and the like warn on stderr from inside ast: the program is
+            # data we refuse or accept, never something to lint on the user's terminal.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code)
     except SyntaxError as error:
         raise LevelParseError(
             f"syntax error: {error.msg}; the code must be valid Python",
             line=error.lineno,
             construct="syntax error",
         ) from None
-    except (RecursionError, MemoryError, ValueError) as error:
+    except (RecursionError, MemoryError, ValueError, OverflowError) as error:
         raise LevelParseError(
             f"the program could not be parsed ({type(error).__name__}); "
             "write plain drop_block calls and simple loops",
             construct="unparseable program",
         ) from None
     program = _Checker(code).program(tree.body)
-    drops = _Interpreter(max_drops=max_drops, max_iterations=max_iterations).run(program)
+    interpreter = _Interpreter(max_drops=max_drops, max_iterations=max_iterations)
+    drops = interpreter.run(program)
     if not drops:
         raise LevelParseError(
             "the program makes no drop_block calls; " + _HINT, construct="no drops"
         )
     return drops
+
+
+def _check_reply_size(reply: str) -> None:
+    if not isinstance(reply, str):
+        raise LevelParseError(
+            f"a program is text, not {type(reply).__name__}", construct="not text"
+        )
+    if len(reply) > MAX_REPLY_CHARS:
+        raise LevelParseError(
+            f"the reply is {len(reply)} characters long; keep it under {MAX_REPLY_CHARS}",
+            construct="program too long",
+        )
+
+
+def _int_text(value: int) -> str:
+    """``str(value)``, or its size when it is too long to print (or to convert at all:
+    Python refuses ints of more than 4,300 digits)."""
+    if value.bit_length() <= 100:
+        return str(value)
+    return f"of about {int(value.bit_length() * 0.30103) + 1} digits"
 
 
 def competition_drops(reply: str) -> list[Drop]:
@@ -298,6 +370,19 @@ def competition_drops(reply: str) -> list[Drop]:
             (the competition reports "Code not found."), or a matched block type does not
             exist (such as ``b33``, which the regular expression lets through).
     """
+    try:
+        return _competition_drops(reply)
+    except LevelParseError:
+        raise
+    except Exception as error:  # a bug here must cost one trial, not the folder
+        raise LevelParseError(
+            f"the reply could not be read ({type(error).__name__})",
+            construct="unreadable program",
+        ) from None
+
+
+def _competition_drops(reply: str) -> list[Drop]:
+    _check_reply_size(reply)
     blocks = _FENCE.findall(reply)
     if not blocks:
         raise LevelParseError(
@@ -309,8 +394,10 @@ def competition_drops(reply: str) -> list[Drop]:
     first, newline, _ = code.partition("\n")
     offset = 1 if newline and _INFO_STRING.fullmatch(first.strip()) else 0  # as extract_code
     drops: list[Drop] = []
+    line, counted = 1 - offset, 0  # lines counted as we go: a recount per call is quadratic
     for match in _COMPETITION_CALL.finditer(code):
-        line = code.count("\n", 0, match.start()) + 1 - offset
+        line += code.count("\n", counted, match.start())
+        counted = match.start()
         block_type, digits = match.group(1), match.group(2)
         if block_type not in BLOCK_SIZE:
             raise LevelParseError(
@@ -318,7 +405,10 @@ def competition_drops(reply: str) -> list[Drop]:
                 line=line,
                 construct="bad block type",
             )
-        x = int(digits) if digits else -1
+        # JavaScript reads any digit string (a huge one as a float): x is then off the
+        # grid, as -1 is, and the level fails the same way. Python refuses to convert
+        # more than 4,300 digits, so long ones are not converted at all.
+        x = (int(digits) if len(digits) <= 18 else 10**18) if digits else -1
         drops.append(Drop(cast(BlockType, block_type), x, line))
     if not drops:
         raise LevelParseError(
@@ -415,7 +505,8 @@ class _Checker:
                 f"block type {kind.value!r}",
                 f"use one of {', '.join(repr(t) for t in BLOCK_TYPES)} (lowercase)",
             )
-        return _Call(kind.value, self._expr(x, scope, depth=0), node.lineno)
+        expr = self._expr(x, scope, depth=0)
+        return _Call(kind.value, expr, node.lineno, _size(expr))
 
     def _loop(self, node: ast.For, scope: tuple[str, ...]) -> _Loop:
         if len(scope) >= MAX_LOOP_NESTING:
@@ -441,7 +532,8 @@ class _Checker:
         range_args, items = self._iterable(node.iter, scope)
         body = self._block(node.body, scope=(*scope, name), top=False)
         direct = sum(isinstance(s, _Call) for s in body)
-        return _Loop(name, range_args, items, body, direct, node.lineno)
+        cost = sum(_size(e) for e in (range_args or items))
+        return _Loop(name, range_args, items, body, direct, node.lineno, cost)
 
     def _iterable(
         self, node: ast.expr, scope: tuple[str, ...]
@@ -551,20 +643,25 @@ class _Checker:
                     "x must be an integer slot 0..19 (we reject floats rather than round "
                     "them; the competition skips such calls)",
                 )
-            raise self._refuse(node, f"the constant {value!r}", "use an integer here")
+            shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+            raise self._refuse(node, f"the constant {shown}", "use an integer here")
         if abs(value) > MAX_INTEGER:
-            raise self._refuse(node, f"the integer {value}", f"keep integers within ±{MAX_INTEGER}")
+            raise self._refuse(
+                node, f"the integer {_int_text(value)}", f"keep integers within ±{MAX_INTEGER}"
+            )
         return _Const(value)
 
 
 def _evaluate(expr: _Expr, env: Mapping[str, int]) -> int:
     """Value of a checked expression; a name missing from ``env`` raises KeyError."""
-    if isinstance(expr, _Const):
-        return expr.value
-    if isinstance(expr, _Var):
-        return env[expr.name]
-    if isinstance(expr, _Neg):
-        return -_evaluate(expr.operand, env)
+    kind = type(expr)  # exact types, not isinstance: this is the interpreter's hot loop
+    if kind is _Const:
+        return expr.value  # type: ignore[union-attr]
+    if kind is _Var:
+        return env[expr.name]  # type: ignore[union-attr]
+    if kind is _Neg:
+        return -_evaluate(expr.operand, env)  # type: ignore[union-attr]
+    assert isinstance(expr, _BinOp)
     left = _evaluate(expr.left, env)
     right = _evaluate(expr.right, env)
     if expr.op in ("//", "%") and right == 0:
@@ -602,21 +699,34 @@ def _evaluate(expr: _Expr, env: Mapping[str, int]) -> int:
 
 
 class _Interpreter:
-    """Runs a checked program into drops, within the drop and iteration budgets."""
+    """Runs a checked program into drops, within the drop, iteration and work budgets."""
 
     def __init__(self, *, max_drops: int, max_iterations: int) -> None:
         self._max_drops = max_drops
         self._max_iterations = max_iterations
         self._iterations = 0
+        self._work = 0
         self._drops: list[Drop] = []
 
     def run(self, program: tuple[_Stmt, ...]) -> list[Drop]:
         self._block(program, {})
         return self._drops
 
+    def _spend(self, steps: int, line: int) -> None:
+        """Charge ``steps`` to the work budget; a program past it is refused there."""
+        self._work += steps
+        if self._work > MAX_WORK:
+            raise LevelParseError(
+                f"reading the program takes more than {MAX_WORK} steps (statements, loops "
+                "entered, loop iterations and arithmetic); use fewer, smaller loops",
+                line=line,
+                construct="too much work",
+            )
+
     def _block(self, stmts: Iterable[_Stmt], env: dict[str, int]) -> None:
         for stmt in stmts:
             if isinstance(stmt, _Call):
+                self._spend(1 + stmt.cost, stmt.line)
                 if len(self._drops) >= self._max_drops:
                     raise LevelParseError(
                         f"the program makes more than max_drops={self._max_drops} "
@@ -642,9 +752,10 @@ class _Interpreter:
         return range(*args)  # bounded by MAX_INTEGER, so len() is exact and instant
 
     def _loop(self, loop: _Loop, env: dict[str, int]) -> None:
+        self._spend(1 + loop.cost, loop.line)
         values = self._values(loop, env)
         count = len(values)
-        at_least = count * _min_calls(loop.body, env)
+        at_least = count * self._min_calls(loop.body, env)
         if len(self._drops) + at_least > self._max_drops:
             raise LevelParseError(
                 f"this loop would make at least {at_least} drop_block calls, and with the "
@@ -653,40 +764,44 @@ class _Interpreter:
                 line=loop.line,
                 construct="too many drops",
             )
-        if self._iterations + count > self._max_iterations:
+        # An empty loop still costs a step, so thousands of them cannot hide in a loop body.
+        charged = max(count, 1)
+        if self._iterations + charged > self._max_iterations:
             raise LevelParseError(
-                f"this loop runs {count} times, which takes the program past "
-                f"max_iterations={self._max_iterations}; use smaller ranges",
+                f"this loop runs {count} times (an empty loop counts once), which takes the "
+                f"program past max_iterations={self._max_iterations}; use smaller ranges",
                 line=loop.line,
                 construct="too many iterations",
             )
-        self._iterations += count
+        self._iterations += charged
         for value in values:
+            self._spend(1, loop.line)
             env[loop.var] = value
             self._block(loop.body, env)
         env.pop(loop.var, None)
 
+    def _min_calls(self, stmts: tuple[_Stmt, ...], env: Mapping[str, int]) -> int:
+        """A lower bound on the calls one pass over ``stmts`` makes, without running it.
 
-def _min_calls(stmts: tuple[_Stmt, ...], env: Mapping[str, int]) -> int:
-    """A lower bound on the calls one pass over ``stmts`` makes, computed without running it.
-
-    Nested loops whose bounds are known from ``env`` count in full; one whose bounds use
-    its own enclosing loop's variable counts as zero (unknown), so the bound stays safe.
-    """
-    total = 0
-    for stmt in stmts:
-        if isinstance(stmt, _Call):
-            total += 1
-            continue
-        try:
-            if stmt.range_args is None:
-                count = len(stmt.items)
-            else:
-                args = [_evaluate(arg, env) for arg in stmt.range_args]
-                if len(args) == 3 and args[2] == 0:
-                    continue
-                count = len(range(*args))
-        except (KeyError, LevelParseError):
-            continue
-        total += count * _min_calls(stmt.body, env)
-    return total
+        Nested loops whose bounds are known from ``env`` count in full; one whose bounds
+        use its own enclosing loop's variable counts as zero (unknown), so the bound stays
+        safe. Each statement looked at is charged to the work budget.
+        """
+        total = 0
+        for stmt in stmts:
+            if isinstance(stmt, _Call):
+                total += 1
+                continue
+            self._spend(1 + stmt.cost, stmt.line)
+            try:
+                if stmt.range_args is None:
+                    count = len(stmt.items)
+                else:
+                    args = [_evaluate(arg, env) for arg in stmt.range_args]
+                    if len(args) == 3 and args[2] == 0:
+                        continue
+                    count = len(range(*args))
+            except (KeyError, LevelParseError):
+                continue
+            total += count * self._min_calls(stmt.body, env)
+        return total

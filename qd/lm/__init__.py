@@ -14,11 +14,18 @@
   retries and usage; ``LM.embed`` delegates to it. The embedded default is
   all-MiniLM-L6-v2 (:func:`embedding_server`), started on first use.
 - :class:`LMCache` (``qd.lm.cache``): the SQLite reply cache.
+- Faults (``qd.lm.errors``, ``qd.lm.faults``, ``qd.lm.supervisor``): :class:`LMError`
+  names a failed request's real cause, :class:`FailedChild` is an operator's child that
+  could not be made, :class:`LMUnavailableError` is the open circuit breaker that stops a
+  run, :class:`EventLog` what a run writes to ``events.jsonl``; a dead embedded server
+  is restarted a bounded number of times.
 """
 
 from qd.lm.cache import LMCache, cache_key
 from qd.lm.client import LM, Completion, LMError, LMSettings, Usage, settings_from_env
 from qd.lm.embeddings import Embedder, embedding_settings_from_env
+from qd.lm.errors import FailedChild, LMUnavailableError, lm_error_info
+from qd.lm.faults import CircuitBreaker, EventLog
 from qd.lm.feedback import AIFeedback, FeedbackError, label_distribution
 from qd.lm.lmx import LMXVariation, build_prompt
 from qd.lm.local import (
@@ -34,12 +41,16 @@ from qd.lm.local import (
 __all__ = [
     "LM",
     "AIFeedback",
+    "CircuitBreaker",
     "Completion",
     "Embedder",
+    "EventLog",
+    "FailedChild",
     "FeedbackError",
     "LMCache",
     "LMError",
     "LMSettings",
+    "LMUnavailableError",
     "LMXVariation",
     "LocalServer",
     "LocalServerError",
@@ -50,6 +61,7 @@ __all__ = [
     "embedding_server",
     "embedding_settings_from_env",
     "label_distribution",
+    "lm_error_info",
     "local_server",
     "open_lm",
     "serve",

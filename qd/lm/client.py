@@ -2,297 +2,79 @@
 
 :class:`LM` sends text completions (``/v1/completions``: QDAIF's few-shot prompts and
 judge prompts with logprobs) and chat completions, many at once but at most
-``max_concurrency`` in flight, each with a timeout, retried with exponential backoff and
-jitter on timeouts, connection errors, 429 and 5xx (the ``openai`` client's own retries).
+``max_concurrency`` in flight. Each request has one deadline, ``lm.timeout``, for all its
+attempts; it is retried with backoff on timeouts, connection errors, 429, 5xx and
+replies that are not JSON (:mod:`qd.lm.faults`); a dead embedded server is restarted
+(:mod:`qd.lm.supervisor`); and after ``lm.max_consecutive_failures`` failed requests in a
+row the circuit breaker raises :class:`LMUnavailableError`.
 
 The engine calls the sync batch API; a failed request is an :class:`LMError` in its slot,
-never an exception that ends the batch::
+never an exception that ends the batch (only an open breaker ends it)::
 
     lm = LM(settings_from_env(), cache="runs/demo/lm-cache")
     replies = lm.complete_many(prompts, max_tokens=64, temperature=0.8)
     texts = [r.text if isinstance(r, Completion) else None for r in replies]
     lm.usage.snapshot()  # {"requests": 12, "prompt_tokens": ..., "cache_hits": 0, ...}
 
-API keys are never written anywhere: ``repr(settings)`` masks the key and
-:meth:`LMSettings.to_dict` (what a run directory gets) leaves it out.
+Settings live in :mod:`qd.lm.settings`, replies and errors in :mod:`qd.lm.replies` and
+:mod:`qd.lm.errors`; they are re-exported here, where they always were.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import math
-import os
 import threading
 import time
 import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from qd.lm.cache import LMCache, cache_key
+from qd.lm.errors import BODY_HEAD, FailedChild, LMError, LMUnavailableError
+from qd.lm.faults import CircuitBreaker, EventLog, send_with_retries
+from qd.lm.replies import Completion, as_lm_error, chat_params, parse_chat, parse_completion
+from qd.lm.settings import (
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_MODEL,
+    NO_KEY,
+    LMSettings,
+    settings_from_env,
+)
+from qd.lm.usage import Usage
 
 __all__ = [
+    "ENV_API_KEY",
+    "ENV_BASE_URL",
+    "ENV_MODEL",
     "LM",
+    "NO_KEY",
     "Completion",
+    "FailedChild",
     "LMError",
     "LMSettings",
+    "LMUnavailableError",
     "Usage",
     "settings_from_env",
 ]
 
 T = TypeVar("T")
 
-ENV_BASE_URL = "QD_LM_BASE_URL"
-ENV_MODEL = "QD_LM_MODEL"
-ENV_API_KEY = "QD_LM_API_KEY"
-NO_KEY = "EMPTY"  # what vLLM and llama.cpp accept when they check no key
-
 # Request fields that the client sets itself, or that would break one-reply-per-request.
 _RESERVED = frozenset({"model", "prompt", "messages", "stream", "stream_options"})
+_SEEN_KEY = 20  # hex digits of a request's key that its occurrence counter is kept under
 
-
-def _mask(key: str | None) -> str | None:
-    if key is None:
-        return None
-    if len(key) < 16:
-        return "***"
-    return f"{key[:3]}...{key[-4:]}"
-
-
-@dataclass(frozen=True, repr=False)
-class LMSettings:
-    """Where the LM is and how hard to push it.
-
-    Args:
-        base_url: An OpenAI-compatible base URL (``https://api.openai.com/v1``,
-            ``http://host:8000/v1`` for vLLM). None means "start the embedded model".
-        model: The model name the server expects.
-        api_key: The key; never written to run directories or logs. None: ``EMPTY``
-            for self-hosted servers, ``OPENAI_API_KEY`` for api.openai.com.
-        max_concurrency: Requests in flight at once.
-        timeout: Seconds one request (one attempt) may take.
-        max_retries: Retries after the first attempt, with exponential backoff and
-            jitter, on timeouts, connection errors, 408/409/429 and 5xx.
-    """
-
-    base_url: str | None = None
-    model: str | None = None
-    api_key: str | None = None
-    max_concurrency: int = 8
-    timeout: float = 120.0
-    max_retries: int = 4
-
-    def __post_init__(self) -> None:
-        if self.max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-
-    @property
-    def configured(self) -> bool:
-        """Whether a server is named; if not, a run starts the embedded model."""
-        return bool(self.base_url)
-
-    def resolved_api_key(self) -> str:
-        """The key to send. ``OPENAI_API_KEY`` is used only for api.openai.com."""
-        if self.api_key:
-            return self.api_key
-        host = urlparse(self.base_url or "").hostname or ""
-        if host.endswith("openai.com") and os.environ.get("OPENAI_API_KEY"):
-            return os.environ["OPENAI_API_KEY"]
-        return NO_KEY
-
-    def to_dict(self) -> dict[str, Any]:
-        """The settings for ``config.toml`` and logs: everything but the API key."""
-        data = asdict(self)
-        del data["api_key"]
-        return {k: v for k, v in data.items() if v is not None}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LMSettings:
-        """Settings from a config table (e.g. ``[lm]``).
-
-        Raises:
-            ValueError: An unknown key (named, with the known ones) or a bad value.
-        """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown LM setting(s) {', '.join(unknown)}: use {', '.join(sorted(known))}"
-            )
-        return cls(**dict(data))
-
-    def __repr__(self) -> str:
-        parts = [
-            f"{f.name}={_mask(self.api_key) if f.name == 'api_key' else getattr(self, f.name)!r}"
-            for f in fields(self)
-        ]
-        return f"LMSettings({', '.join(parts)})"
-
-    __str__ = __repr__
-
-
-def settings_from_env(
-    defaults: LMSettings | None = None, *, environ: Mapping[str, str] | None = None
-) -> LMSettings:
-    """Settings from ``QD_LM_BASE_URL``, ``QD_LM_MODEL`` and ``QD_LM_API_KEY``.
-
-    Args:
-        defaults: Settings (e.g. from the config) that the variables override where set.
-        environ: The environment to read; ``os.environ`` by default.
-
-    Returns:
-        The merged settings.
-    """
-    env = os.environ if environ is None else environ
-    base = defaults or LMSettings()
-    updates = {
-        name: env[var]
-        for name, var in (
-            ("base_url", ENV_BASE_URL),
-            ("model", ENV_MODEL),
-            ("api_key", ENV_API_KEY),
-        )
-        if env.get(var)
-    }
-    return replace(base, **updates)
-
-
-class LMError(Exception):
-    """A request that failed for good (after retries), or whose reply was unusable.
-
-    The batch APIs return it in the failed request's slot instead of raising.
-
-    Attributes:
-        message: What went wrong.
-        kind: ``"timeout"``, ``"connection"``, ``"status"`` (an HTTP error),
-            ``"malformed"`` (a reply without a usable choice) or ``"error"``.
-        status_code: The HTTP status, for ``"status"``.
-    """
-
-    def __init__(self, message: str, *, kind: str = "error", status_code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
-        self.status_code = status_code
-
-    def __reduce__(self) -> tuple[Any, ...]:  # picklable across process pools
-        return (_make_error, (self.message, self.kind, self.status_code))
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able record for ``events.jsonl``."""
-        return {"kind": self.kind, "status_code": self.status_code, "message": self.message}
-
-    def __repr__(self) -> str:
-        code = f", status_code={self.status_code}" if self.status_code is not None else ""
-        return f"LMError({self.message!r}, kind={self.kind!r}{code})"
-
-
-def _make_error(message: str, kind: str, status_code: int | None) -> LMError:
-    return LMError(message, kind=kind, status_code=status_code)
-
-
-@dataclass
-class Completion:
-    """One reply.
-
-    Attributes:
-        text: The generated text (the message content for chat).
-        finish_reason: ``"stop"``, ``"length"``, ... as the server says.
-        top_logprobs: Per generated token, a ``{token: logprob}`` dict of the most
-            likely tokens, when logprobs were requested and the server gives them.
-        tokens: The generated tokens, when logprobs were requested.
-        token_logprobs: The logprob of each generated token, when requested.
-        usage: ``prompt_tokens`` and ``completion_tokens`` as the server counts them.
-        model: The model that answered.
-        cached: Whether the reply came from the on-disk cache.
-        latency_s: Seconds the request took (0 for a cache hit).
-    """
-
-    text: str
-    finish_reason: str | None = None
-    top_logprobs: list[dict[str, float]] | None = None
-    tokens: list[str] | None = None
-    token_logprobs: list[float] | None = None
-    usage: dict[str, int] = field(default_factory=dict)
-    model: str | None = None
-    cached: bool = False
-    latency_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (what the cache stores)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Completion:
-        """The inverse of :meth:`to_dict`; unknown keys are ignored."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-class Usage:
-    """Running totals of LM use, safe to update from several threads.
-
-    ``requests`` counts requests sent (a request the ``openai`` client retried counts
-    once; failed ones count too, and also in ``errors``), ``cache_hits`` replies served
-    from the cache without a request, ``latency_s`` the sum of request seconds.
-    """
-
-    _FIELDS = (
-        "requests",
-        "errors",
-        "cache_hits",
-        "prompt_tokens",
-        "completion_tokens",
-        "latency_s",
-    )
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.errors = 0
-        self.cache_hits = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.latency_s = 0.0
-
-    def record(
-        self,
-        *,
-        latency_s: float = 0.0,
-        prompt_tokens: int = 0,
-        completion_tokens: int = 0,
-        error: bool = False,
-    ) -> None:
-        """Count one request sent to the server (failed ones too)."""
-        with self._lock:
-            self.requests += 1
-            self.errors += int(error)
-            self.latency_s += latency_s
-            self.prompt_tokens += prompt_tokens
-            self.completion_tokens += completion_tokens
-
-    def record_cache_hit(self) -> None:
-        """Count one reply served from the cache (no request sent)."""
-        with self._lock:
-            self.cache_hits += 1
-
-    def snapshot(self) -> dict[str, int | float]:
-        """The totals, as a dict for ``metrics.jsonl``."""
-        with self._lock:
-            data = {name: getattr(self, name) for name in self._FIELDS}
-        data["latency_s"] = round(float(data["latency_s"]), 6)
-        return data
-
-    def __repr__(self) -> str:
-        return f"Usage({self.snapshot()})"
+# Kept for code that imported the private names before the split.
+_as_lm_error = as_lm_error
+_chat_params = chat_params
+_parse_chat = parse_chat
+_parse_completion = parse_completion
 
 
 @dataclass
@@ -355,6 +137,12 @@ class LM:
         embedder: A :class:`qd.lm.Embedder` for :meth:`embed`; :func:`qd.lm.open_lm`
             gives every LM one (the configured embedding server, or the embedded
             all-MiniLM-L6-v2 started on first use).
+        breaker: The circuit breaker; one of ``settings.max_consecutive_failures`` when
+            None. :func:`qd.lm.open_lm` shares one between the LM and its embedder.
+        events: Where the LM layer reports restarts and an opening breaker (a run
+            connects it to ``events.jsonl``).
+        supervisor: Restarts the embedded server if it dies (see
+            :class:`qd.lm.supervisor.ServerSupervisor`); None for a configured server.
 
     Caching: identical requests (model, prompt or messages, every sampling parameter,
     seed) are answered from the cache. A *sampled* request without a seed (temperature
@@ -380,6 +168,9 @@ class LM:
         cache: LMCache | str | Path | None = None,
         seed: int | None = None,
         embedder: Any = None,
+        breaker: CircuitBreaker | None = None,
+        events: EventLog | None = None,
+        supervisor: Any = None,
     ):
         if not settings.base_url or not settings.model:
             raise ValueError(
@@ -391,11 +182,17 @@ class LM:
         self.seed = None if seed is None else int(seed)
         self.usage = Usage()
         self.embedder = embedder
+        self.events = events or (breaker.events if breaker and breaker.events else EventLog())
+        self.breaker = breaker or CircuitBreaker(
+            settings.max_consecutive_failures, events=self.events
+        )
+        self.supervisor = supervisor
         self._seen: Counter[str] = Counter()
         self._seen_lock = threading.Lock()
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()
         )
+        self._stale: list[Any] = []  # clients of a server that moved to another port
 
     def __repr__(self) -> str:
         return f"LM({self.settings!r}, cache={self.cache!r})"
@@ -412,7 +209,7 @@ class LM:
                 base_url=self.settings.base_url,
                 api_key=self.settings.resolved_api_key(),
                 timeout=self.settings.timeout,
-                max_retries=self.settings.max_retries,
+                max_retries=0,  # qd.lm.faults retries, within one deadline, and counts
                 http_client=loopback_http_client(self.settings.base_url),
             )
             state = _LoopState(client, asyncio.Semaphore(self.settings.max_concurrency))
@@ -422,8 +219,63 @@ class LM:
     async def aclose(self) -> None:
         """Close the HTTP client of the running event loop."""
         state = self._loops.pop(asyncio.get_running_loop(), None)
-        if state is not None:
-            await state.client.close()
+        stale, self._stale = self._stale, []
+        for client in [*stale, *([state.client] if state is not None else [])]:
+            # A client of another, closed loop has nothing left to free.
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    # -- state a run keeps across `qd resume` -------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        """Usage totals and per-request occurrence counters, for a checkpoint.
+
+        The occurrence counters number identical sampled requests (see the class
+        docstring); carried across a resume, the k-th identical request of the run gets
+        the same cache entry and derived seed as it would have without the interruption.
+        """
+        with self._seen_lock:
+            seen = dict(self._seen)
+        state: dict[str, Any] = {"usage": self.usage.snapshot(), "seen": seen}
+        if self.embedder is not None and hasattr(self.embedder, "usage"):
+            state["embedding_usage"] = self.embedder.usage.snapshot()
+        return state
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state` (what a checkpoint kept)."""
+        if "usage" in state:
+            self.usage.restore(state["usage"])
+        if "seen" in state:
+            with self._seen_lock:
+                self._seen = Counter({str(k): int(v) for k, v in state["seen"].items()})
+        if "embedding_usage" in state and self.embedder is not None:
+            self.embedder.usage.restore(state["embedding_usage"])
+
+    def _revive_hook(self) -> tuple[Callable[[], Awaitable[float | None]] | None, list[int]]:
+        """The restart hook of one request, and the generation it was sent in."""
+        supervisor = self.supervisor
+        if supervisor is None:
+            return None, [0]
+        sent = [supervisor.generation]
+
+        async def revive() -> float | None:
+            spent = await asyncio.to_thread(supervisor.revive, sent[0])
+            if spent is not None:
+                self._follow(supervisor.server.base_url)
+                sent[0] = supervisor.generation
+            return spent
+
+        return revive, sent
+
+    def _follow(self, base_url: str) -> None:
+        """Point at a restarted server that had to take another port."""
+        if base_url == self.settings.base_url:
+            return
+        self.settings = replace(self.settings, base_url=base_url)
+        for loop in list(self._loops):
+            state = self._loops.pop(loop, None)
+            if state is not None:
+                self._stale.append(state.client)
 
     def _prepare(
         self, kind: str, payload: Any, sampling: Mapping[str, Any]
@@ -438,8 +290,8 @@ class LM:
         if not _stochastic(sampling):
             return sampling, base
         with self._seen_lock:
-            occurrence = self._seen[base]
-            self._seen[base] += 1
+            occurrence = self._seen[base[:_SEEN_KEY]]
+            self._seen[base[:_SEEN_KEY]] += 1
         if self.seed is not None:
             digest = hashlib.sha256(f"{self.seed}:{occurrence}:{base}".encode()).digest()
             sampling = {**sampling, "seed": int.from_bytes(digest[:4], "big") >> 1}
@@ -477,23 +329,48 @@ class LM:
             if hit is not None:
                 self.usage.record_cache_hit()
                 return replace(Completion.from_dict(hit), cached=True, latency_s=0.0)
+        revive, sent = self._revive_hook()
+
+        async def attempt(seconds_left: float) -> Completion:
+            client = self._state().client  # a restarted server may have a new port
+            if self.supervisor is not None:
+                sent[0] = self.supervisor.generation
+            if kind == "chat":
+                raw = await client.chat.completions.with_raw_response.create(
+                    model=self.settings.model,
+                    messages=payload,
+                    timeout=seconds_left,
+                    **chat_params(sampling),
+                )
+            else:
+                raw = await client.completions.with_raw_response.create(
+                    model=self.settings.model,
+                    prompt=payload,
+                    timeout=seconds_left,
+                    **dict(sampling),
+                )
+            body = _body_head(raw.http_response)
+            try:
+                reply = raw.parse()
+            except Exception as exc:  # not JSON, or not the JSON asked for
+                raise as_lm_error(exc, body=body) from exc
+            return parse_chat(reply, body) if kind == "chat" else parse_completion(reply, body)
+
         state = self._state()
         async with state.semaphore:
             began = time.perf_counter()
             try:
-                if kind == "chat":
-                    reply = await state.client.chat.completions.create(
-                        model=self.settings.model, messages=payload, **_chat_params(sampling)
-                    )
-                    completion = _parse_chat(reply)
-                else:
-                    reply = await state.client.completions.create(
-                        model=self.settings.model, prompt=payload, **dict(sampling)
-                    )
-                    completion = _parse_completion(reply)
-            except Exception as exc:
+                completion = await send_with_retries(
+                    attempt,
+                    timeout=self.settings.timeout,
+                    max_retries=self.settings.max_retries,
+                    usage=self.usage,
+                    breaker=self.breaker,
+                    revive=revive,
+                )
+            except LMError:
                 self.usage.record(latency_s=time.perf_counter() - began, error=True)
-                raise _as_lm_error(exc) from exc
+                raise
             completion.latency_s = time.perf_counter() - began
         self.usage.record(
             latency_s=completion.latency_s,
@@ -512,19 +389,21 @@ class LM:
 
         async def one(
             payload: Any, own: Mapping[str, Any], key: str | None
-        ) -> Completion | LMError:
+        ) -> Completion | LMError | LMUnavailableError:
             try:
                 return await self._request(kind, payload, own, key)
-            except LMError as exc:
+            except (LMError, LMUnavailableError) as exc:
                 return exc
             except Exception as exc:  # a bug in parsing, a cache error: still one slot
                 return LMError(f"{type(exc).__name__}: {exc}", kind="error")
 
-        return list(
-            await asyncio.gather(
-                *(one(p, own, key) for p, (own, key) in zip(payloads, prepared, strict=True))
-            )
+        replies = await asyncio.gather(
+            *(one(p, own, key) for p, (own, key) in zip(payloads, prepared, strict=True))
         )
+        for reply in replies:  # the breaker opened: the batch (and the run) stops here
+            if isinstance(reply, LMUnavailableError):
+                raise reply
+        return list(replies)  # type: ignore[arg-type]
 
     def _run(self, make: Callable[[], Awaitable[T]]) -> T:
         async def main() -> T:
@@ -551,6 +430,7 @@ class LM:
 
         Raises:
             LMError: The request failed after retries, or the reply had no choice.
+            LMUnavailableError: The circuit breaker is open.
         """
         self._check_sampling(sampling)
         own, key = self._prepare("completion", prompt, sampling)
@@ -628,6 +508,9 @@ class LM:
         Returns:
             One :class:`Completion` or :class:`LMError` per prompt: a failed request
             never ends the batch.
+
+        Raises:
+            LMUnavailableError: The circuit breaker opened (too many failures in a row).
         """
         return self._run(lambda: self.acomplete_many(prompts, **sampling))
 
@@ -638,103 +521,9 @@ class LM:
         return self._run(lambda: self.achat_many(conversations, **sampling))
 
 
-# -- replies --------------------------------------------------------------------------
-
-
-def _chat_params(sampling: Mapping[str, Any]) -> dict[str, Any]:
-    params = dict(sampling)
-    top = params.get("logprobs")
-    if isinstance(top, int) and not isinstance(top, bool):
-        params["logprobs"] = top > 0
-        if top > 0:
-            params.setdefault("top_logprobs", top)
-    return params
-
-
-def _usage(reply: Any) -> dict[str, int]:
-    usage = getattr(reply, "usage", None)
-    if usage is None:
-        return {}
-    return {
-        "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
-        "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
-    }
-
-
-def _first_choice(reply: Any) -> Any:
-    choices = getattr(reply, "choices", None)
-    if not choices:
-        raise LMError(f"the server sent a reply with no choices: {reply!r:.200}", kind="malformed")
-    return choices[0]
-
-
-def _finite(value: Any) -> float:
-    value = float(value)
-    return value if not math.isnan(value) else -math.inf
-
-
-def _parse_completion(reply: Any) -> Completion:
-    choice = _first_choice(reply)
-    text = getattr(choice, "text", None)
-    if not isinstance(text, str):
-        raise LMError("the server sent a completion without text", kind="malformed")
-    top = tokens = token_logprobs = None
-    logprobs = getattr(choice, "logprobs", None)
-    if logprobs is not None:
-        if logprobs.top_logprobs is not None:
-            top = [
-                {str(t): _finite(lp) for t, lp in (entry or {}).items()}
-                for entry in logprobs.top_logprobs
-            ]
-        tokens = list(logprobs.tokens) if logprobs.tokens is not None else None
-        if logprobs.token_logprobs is not None:
-            token_logprobs = [_finite(lp) for lp in logprobs.token_logprobs]
-    return _completion(reply, choice, text, top, tokens, token_logprobs)
-
-
-def _parse_chat(reply: Any) -> Completion:
-    choice = _first_choice(reply)
-    message = getattr(choice, "message", None)
-    text = getattr(message, "content", None)
-    if text is None:
-        text = ""  # e.g. a refusal or a tool call: an empty answer, not a crash
-    top = tokens = token_logprobs = None
-    content = getattr(getattr(choice, "logprobs", None), "content", None)
-    if content:
-        tokens = [item.token for item in content]
-        token_logprobs = [_finite(item.logprob) for item in content]
-        top = [{t.token: _finite(t.logprob) for t in item.top_logprobs or []} for item in content]
-    return _completion(reply, choice, text, top, tokens, token_logprobs)
-
-
-def _completion(reply: Any, choice: Any, text: str, top, tokens, token_logprobs) -> Completion:
-    """The fields both endpoints share, taken from the reply the same way."""
-    return Completion(
-        text=text,
-        finish_reason=getattr(choice, "finish_reason", None),
-        top_logprobs=top,
-        tokens=tokens,
-        token_logprobs=token_logprobs,
-        usage=_usage(reply),
-        model=getattr(reply, "model", None),
-    )
-
-
-def _as_lm_error(exc: Exception) -> LMError:
-    if isinstance(exc, LMError):
-        return exc
-    import openai
-
-    if isinstance(exc, openai.APITimeoutError):
-        return LMError(f"request timed out after retries: {exc}", kind="timeout")
-    if isinstance(exc, openai.APIConnectionError):
-        return LMError(f"cannot reach the LM server after retries: {exc}", kind="connection")
-    if isinstance(exc, openai.APIStatusError):
-        return LMError(
-            f"the LM server answered HTTP {exc.status_code}: {exc.message}",
-            kind="status",
-            status_code=exc.status_code,
-        )
-    if isinstance(exc, openai.APIResponseValidationError | ValueError | TypeError):
-        return LMError(f"unusable reply: {exc}", kind="malformed")
-    return LMError(f"{type(exc).__name__}: {exc}", kind="error")
+def _body_head(response: Any) -> str | None:
+    """The first characters of a reply's body, for errors that quote it."""
+    try:
+        return response.content[: BODY_HEAD * 4].decode("utf-8", "replace")[:BODY_HEAD]
+    except Exception:  # no body to quote
+        return None

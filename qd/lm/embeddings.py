@@ -26,13 +26,19 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qd.lm.cache import LMCache, cache_key
-from qd.lm.client import LMError, LMSettings, Usage, _as_lm_error, loopback_http_client, run_sync
+from qd.lm.client import loopback_http_client, run_sync
+from qd.lm.errors import LMError, LMUnavailableError
+from qd.lm.faults import CircuitBreaker, EventLog, send_with_retries
+from qd.lm.replies import as_lm_error
+from qd.lm.settings import LMSettings
+from qd.lm.usage import Usage
 
 __all__ = ["ENV_EMBED_BASE_URL", "ENV_EMBED_MODEL", "Embedder", "embedding_settings_from_env"]
 
@@ -96,6 +102,12 @@ class Embedder:
         model: With ``start``: the model it will serve (the cache keys on it).
         batch_size: Texts per request. llama.cpp embeds them one by one anyway; remote
             servers (OpenAI allows 2048 inputs) gain from large batches.
+        breaker: The circuit breaker, shared with the LM by :func:`qd.lm.open_lm`; its
+            own (of the settings' ``max_consecutive_failures``) when None.
+
+    Attributes:
+        supervisor: Restarts an embedded server that dies (set by :func:`qd.lm.open_lm`
+            when it starts one).
 
     Raises:
         ValueError: Neither settings nor start, or settings without base_url or model.
@@ -109,6 +121,7 @@ class Embedder:
         start: Callable[[], LMSettings] | None = None,
         model: str | None = None,
         batch_size: int = 64,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         if settings is None and (start is None or not model):
             raise ValueError("Embedder needs settings (a server and a model), or start and model")
@@ -122,6 +135,9 @@ class Embedder:
         self.batch_size = int(batch_size)
         self.usage = Usage()
         self.model_name = str(settings.model if settings is not None else model)
+        limit = settings.max_consecutive_failures if settings is not None else 20
+        self.breaker = breaker or CircuitBreaker(limit, events=EventLog())
+        self.supervisor: Any = None
 
     def __repr__(self) -> str:
         where = self._settings if self._settings is not None else "started on first use"
@@ -157,6 +173,9 @@ class Embedder:
                 missing[i : i + self.batch_size] for i in range(0, len(missing), self.batch_size)
             ]
             replies = run_sync(lambda: self._send_all(settings, chunks))
+            for reply in replies:  # the breaker opened: the batch (and the run) stops
+                if isinstance(reply, LMUnavailableError):
+                    raise reply
             for chunk, reply in zip(chunks, replies, strict=True):
                 for j, text in enumerate(chunk):
                     found[text] = reply if isinstance(reply, LMError) else reply[j]
@@ -176,31 +195,67 @@ class Embedder:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack(rows).astype(np.float32, copy=False)
 
-    async def _send_all(
-        self, settings: LMSettings, chunks: list[list[str]]
-    ) -> list[np.ndarray | LMError]:
+    def _client(self, settings: LMSettings) -> Any:
         from openai import AsyncOpenAI
 
-        client = AsyncOpenAI(
+        return AsyncOpenAI(
             base_url=settings.base_url,
             api_key=settings.resolved_api_key(),
             timeout=settings.timeout,
-            max_retries=settings.max_retries,
+            max_retries=0,  # qd.lm.faults retries, within one deadline, and counts
             http_client=loopback_http_client(settings.base_url),
         )
+
+    async def _send_all(
+        self, settings: LMSettings, chunks: list[list[str]]
+    ) -> list[np.ndarray | LMError | LMUnavailableError]:
+        clients = [self._client(settings)]
         semaphore = asyncio.Semaphore(settings.max_concurrency)
 
-        async def one(chunk: list[str]) -> np.ndarray | LMError:
+        async def revive_for(sent: list[int]) -> float | None:
+            supervisor = self.supervisor
+            spent = await asyncio.to_thread(supervisor.revive, sent[0])
+            if spent is not None and supervisor.server.base_url != clients[-1].base_url:
+                moved = replace(settings, base_url=supervisor.server.base_url)
+                self._settings = moved
+                clients.append(self._client(moved))
+            return spent
+
+        async def one(chunk: list[str]) -> np.ndarray | LMError | LMUnavailableError:
+            sent = [self.supervisor.generation if self.supervisor is not None else 0]
+
+            async def attempt(seconds_left: float) -> tuple[np.ndarray, Any]:
+                if self.supervisor is not None:
+                    sent[0] = self.supervisor.generation
+                reply = await clients[-1].embeddings.create(
+                    model=settings.model,
+                    input=chunk,
+                    encoding_format="float",
+                    timeout=seconds_left,
+                )
+                return _parse_embeddings(reply, len(chunk)), reply
+
+            async def revive() -> float | None:
+                return await revive_for(sent)
+
             async with semaphore:
                 began = time.perf_counter()
                 try:
-                    reply = await client.embeddings.create(
-                        model=settings.model, input=chunk, encoding_format="float"
+                    vectors, reply = await send_with_retries(
+                        attempt,
+                        timeout=settings.timeout,
+                        max_retries=settings.max_retries,
+                        usage=self.usage,
+                        breaker=self.breaker,
+                        revive=revive if self.supervisor is not None else None,
                     )
-                    vectors = _parse_embeddings(reply, len(chunk))
-                except Exception as exc:
+                except (LMError, LMUnavailableError) as exc:
+                    if isinstance(exc, LMError):
+                        self.usage.record(latency_s=time.perf_counter() - began, error=True)
+                    return exc
+                except Exception as exc:  # a bug, not the server: still its slot only
                     self.usage.record(latency_s=time.perf_counter() - began, error=True)
-                    return _as_lm_error(exc)
+                    return as_lm_error(exc)
                 usage = getattr(reply, "usage", None)
                 self.usage.record(
                     latency_s=time.perf_counter() - began,
@@ -214,7 +269,8 @@ class Embedder:
         try:
             return list(await asyncio.gather(*(one(c) for c in chunks)))
         finally:
-            await client.close()
+            for client in clients:
+                await client.close()
 
 
 def _parse_embeddings(reply: Any, expected: int) -> np.ndarray:

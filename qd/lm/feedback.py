@@ -187,16 +187,17 @@ def _first_top(reply: Completion) -> dict[str, float] | None:
     return reply.top_logprobs[0] or None
 
 
-def check_logprobs(lm: Any, *, top_logprobs: int = 5) -> None:
+def check_logprobs(lm: Any, *, top_logprobs: int = 5, reply: Any = None) -> None:
     """Make sure the LM's server returns top logprobs on ``/v1/completions``.
 
-    Sends one one-token request.
+    Sends one one-token request (unless given its ``reply``).
 
     Raises:
         FeedbackError: The request failed, or the reply had no ``top_logprobs``.
     """
-    prompt = judge_prompt("Answer yes or no.", "Is the sky blue?")
-    (reply,) = lm.complete_many([prompt], max_tokens=1, temperature=0, logprobs=top_logprobs)
+    if reply is None:
+        prompt = judge_prompt("Answer yes or no.", "Is the sky blue?")
+        (reply,) = lm.complete_many([prompt], max_tokens=1, temperature=0, logprobs=top_logprobs)
     if isinstance(reply, LMError):
         raise FeedbackError(
             f"AI feedback needs logprobs on text completions, and a request with "
@@ -258,10 +259,20 @@ class AIFeedback:
             f"sampling_fallback={self.sampling_fallback}, mode={self.mode!r})"
         )
 
-    def _mode(self) -> str:
+    def _mode(self) -> str | LMError:
+        """``"logprobs"`` or ``"sampling"``, found out once; or the :class:`LMError` of a
+        check that failed (a server fault says nothing about logprobs: ask again later)."""
         if self.mode is None:
+            prompt = judge_prompt("Answer yes or no.", "Is the sky blue?")
+            (reply,) = self.lm.complete_many(
+                [prompt], max_tokens=1, temperature=0, logprobs=self.top_logprobs
+            )
+            if isinstance(reply, LMError) and reply.kind in {"timeout", "connection", "malformed"}:
+                return reply
+            if isinstance(reply, LMError) and (reply.status_code or 0) >= 500:
+                return reply
             try:
-                check_logprobs(self.lm, top_logprobs=self.top_logprobs)
+                check_logprobs(self.lm, top_logprobs=self.top_logprobs, reply=reply)
                 self.mode = "logprobs"
             except FeedbackError:
                 if self.sampling_fallback is None:
@@ -293,7 +304,10 @@ class AIFeedback:
         prompts = [judge_prompt(instruction, text, template=self.template) for text in texts]
         if not prompts:
             return []
-        if self._mode() == "sampling":
+        mode = self._mode()
+        if isinstance(mode, LMError):  # the server failed the logprobs check: every text fails
+            return [(None, {"error": mode.to_dict(), "mode": None}) for _ in prompts]
+        if mode == "sampling":
             return self._sampled(prompts, labels)
         replies = self.lm.complete_many(
             prompts, max_tokens=1, temperature=0, logprobs=self.top_logprobs

@@ -33,8 +33,9 @@ How the few-shot examples are chosen is the ``mode``:
 
 With an empty archive every mode but ``fixed`` uses a random subset of the seeds.
 Randomness comes only from the ``rng`` argument, so the prompts are the same for the
-same seed, archive and LM replies. A malformed reply (empty, only ``###``) or a failed
-request gives a ``None`` child: the engine logs it as invalid and goes on.
+same seed, archive and LM replies. A failed request or a reply with no usable text
+(empty, only ``###``) gives a :class:`~qd.lm.errors.FailedChild` that says which
+(:func:`child_of`): the engine logs it as invalid with that cause and goes on.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from qd.domain import Operator
+from qd.lm.errors import FailedChild, LMError
 
 LMXMode = Literal["near", "replace", "fixed", "shuffle", "random", "quality"]
 MODES: tuple[str, ...] = ("near", "replace", "fixed", "shuffle", "random", "quality")
@@ -94,6 +96,39 @@ def clean_reply(text: Any, *, min_chars: int = 3) -> str | None:
         return None
     cleaned = text.split(SEPARATOR, 1)[0].strip()
     return cleaned if len(cleaned) >= max(1, min_chars) else None
+
+
+def child_of(reply: Any, *, min_chars: int = 3) -> str | FailedChild:
+    """The child text in one reply, or a :class:`FailedChild` that says why there is none.
+
+    Args:
+        reply: A :class:`~qd.lm.Completion`, or the :class:`~qd.lm.LMError` of a failed
+            request.
+        min_chars: Shorter texts are unusable (see :func:`clean_reply`).
+
+    Returns:
+        The cleaned text; or, for a failed request, a child whose ``error`` is the
+        request's error (status code, exception, first bytes of the reply); or, for a
+        reply without a usable text, one that quotes the reply and its finish reason.
+    """
+    if isinstance(reply, LMError):
+        return FailedChild(f"LM request failed: {reply.message}", error=reply.to_dict())
+    if isinstance(reply, BaseException):
+        return FailedChild(
+            f"LM request failed: {type(reply).__name__}: {reply}",
+            error={"kind": "error", "status_code": None, "message": str(reply)},
+        )
+    raw = getattr(reply, "text", None)
+    text = clean_reply(raw, min_chars=min_chars)
+    if text is not None:
+        return text
+    finish = getattr(reply, "finish_reason", None)
+    shown = raw[:200] if isinstance(raw, str) else raw
+    return FailedChild(
+        f"the LM reply had no usable text: {shown!r} (finish_reason {finish!r}; "
+        f"a child needs {max(1, min_chars)}+ characters before any {SEPARATOR!r})",
+        reply={"text": shown, "finish_reason": finish},
+    )
 
 
 # -- LMX-near -------------------------------------------------------------------------
@@ -432,7 +467,7 @@ class LMXVariation:
 
     def children(
         self, n: int, rng: np.random.Generator, *, parents: Sequence[Any] | None = None
-    ) -> list[str | None]:
+    ) -> list[str | FailedChild]:
         """``n`` new texts from one batch of LM requests.
 
         Args:
@@ -442,8 +477,12 @@ class LMXVariation:
                 archive otherwise.
 
         Returns:
-            One text per child, or None where the request failed or the reply was
-            malformed (the engine records those as invalid).
+            One text per child, or a :class:`~qd.lm.errors.FailedChild` where the
+            request failed or the reply had no usable text (the engine records those
+            as invalid, with the cause).
+
+        Raises:
+            LMUnavailableError: The LM's circuit breaker opened.
         """
         if n <= 0:
             return []
@@ -451,17 +490,13 @@ class LMXVariation:
         replies = self.lm.complete_many(prompts, **self.sampling)
         if len(replies) != n:
             raise RuntimeError(f"the LM returned {len(replies)} replies for {n} prompts")
-        texts = [
-            None
-            if isinstance(r, BaseException)
-            else clean_reply(getattr(r, "text", None), min_chars=self.min_chars)
-            for r in replies
-        ]
+        children = [child_of(r, min_chars=self.min_chars) for r in replies]
+        texts = [c if isinstance(c, str) else None for c in children]
         if self.mode == "random":
             self.history += [t for t in texts if t is not None]
         elif self.mode == "replace":
             self._remember(texts, examples)
-        return texts
+        return children
 
     def _remember(self, texts: Sequence[str | None], examples: Sequence[list[str]]) -> None:
         if len(self._examples_of) > 10 * self.pool_size:
@@ -478,10 +513,10 @@ class LMXVariation:
         ``batch(n, rng)`` makes ``n`` children in one batch of LM requests.
         """
 
-        def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | None]:
+        def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | FailedChild]:
             return self.children(1, rng, parents=list(parents[:1]) or None)
 
-        def batch(n: int, rng: np.random.Generator) -> list[str | None]:
+        def batch(n: int, rng: np.random.Generator) -> list[str | FailedChild]:
             return self.children(n, rng)
 
         return Operator(one, arity=1, name=f"lmx-{self.mode}", batch=batch)

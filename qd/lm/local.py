@@ -34,6 +34,8 @@ from typing import IO
 
 from qd.lm.cache import LMCache
 from qd.lm.client import LM, LMSettings
+from qd.lm.faults import CircuitBreaker, EventLog
+from qd.lm.supervisor import ServerSupervisor
 
 __all__ = [
     "DEFAULT_MODEL_ALIAS",
@@ -205,6 +207,7 @@ class LocalServer:
         extra_args: Sequence[str] = (),
     ) -> None:
         self.model = Path(model) if model is not None else None
+        self._auto_port = port is None
         if model_alias is None:
             model_alias = DEFAULT_MODEL_ALIAS if model is None else Path(model).stem
         self.model_alias = model_alias
@@ -271,6 +274,29 @@ class LocalServer:
                 if not (auto_port and attempt < 2 and "already in use" in str(exc)):
                     raise
         raise AssertionError("unreachable")
+
+    def exit_status(self) -> int | None:
+        """The process's exit status once it has died (None while it runs, or unstarted)."""
+        return None if self.process is None else self.process.poll()
+
+    def restart(self) -> LocalServer:
+        """Start the server again after its process died: on the same port if it is free
+        (so clients need not follow), else on a new free one when the port was not given.
+
+        Returns:
+            self.
+
+        Raises:
+            LocalServerError: It would not start (the message carries its last output).
+        """
+        self.stop()
+        try:
+            return self.start()
+        except LocalServerError as error:
+            if not (self._auto_port and "already in use" in str(error)):
+                raise
+        self.port = None
+        return self.start()
 
     def _launch(self, model: Path) -> None:
         command = server_command(
@@ -417,8 +443,11 @@ def open_lm(
     Args:
         settings: From the config and env (see :func:`qd.lm.settings_from_env`). If it
             names no ``base_url``, a :class:`LocalServer` starts and is stopped when the
-            ``with`` block ends, however it ends; its ``timeout`` and ``max_retries``
-            still apply.
+            ``with`` block ends, however it ends; its ``timeout``, ``max_retries`` and
+            breaker settings still apply, and if it dies it is restarted up to
+            ``max_server_restarts`` times (the embedded embedding server too). The LM
+            and its embedder share one circuit breaker and one :class:`EventLog`
+            (``lm.events``).
         cache: The reply cache (an :class:`LMCache` or a path), or None for none.
         seed: Seeds every sampled request that names no seed (see :class:`LM`).
         embedding: Where :meth:`LM.embed` goes (see
@@ -441,24 +470,56 @@ def open_lm(
 
     settings = settings or LMSettings()
     cache = LMCache(cache) if isinstance(cache, str | Path) else cache
+    events = EventLog()
+    breaker = CircuitBreaker(settings.max_consecutive_failures, events=events)
+    habits = {
+        "timeout": settings.timeout,
+        "max_retries": settings.max_retries,
+        "max_consecutive_failures": settings.max_consecutive_failures,
+        "max_server_restarts": settings.max_server_restarts,
+    }
     with contextlib.ExitStack() as stack:
         if embedding is not None:
-            embedder = Embedder(embedding, cache=cache)
+            embedder = Embedder(embedding, cache=cache, breaker=breaker)
         else:
 
             def start() -> LMSettings:
                 server = stack.enter_context(embedding_server())
-                return server.settings(timeout=settings.timeout, max_retries=settings.max_retries)
+                embedder.supervisor = ServerSupervisor(
+                    server,
+                    max_restarts=settings.max_server_restarts,
+                    events=events,
+                    name="embeddings",
+                )
+                return server.settings(**habits)
 
             # llama-cpp-python 0.3.36 embeds a list slower than one text per request
             # (bench/embeddings.py: 18 texts/s one by one, 14 in batches of 8).
-            embedder = Embedder(cache=cache, start=start, model=EMBEDDING_MODEL_ALIAS, batch_size=1)
+            embedder = Embedder(
+                cache=cache,
+                start=start,
+                model=EMBEDDING_MODEL_ALIAS,
+                batch_size=1,
+                breaker=breaker,
+            )
         if settings.configured:
-            yield LM(settings, cache=cache, seed=seed, embedder=embedder)
+            yield LM(
+                settings, cache=cache, seed=seed, embedder=embedder, breaker=breaker, events=events
+            )
             return
         server = stack.enter_context(LocalServer(**server_kwargs))  # type: ignore[arg-type]
-        local = server.settings(timeout=settings.timeout, max_retries=settings.max_retries)
-        yield LM(local, cache=cache, seed=seed, embedder=embedder)
+        supervisor = ServerSupervisor(
+            server, max_restarts=settings.max_server_restarts, events=events
+        )
+        yield LM(
+            server.settings(**habits),
+            cache=cache,
+            seed=seed,
+            embedder=embedder,
+            breaker=breaker,
+            events=events,
+            supervisor=supervisor,
+        )
 
 
 def serve(

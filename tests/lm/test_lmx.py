@@ -11,7 +11,7 @@ from lm_helpers import needs_llama_cpp
 
 from qd.archive import Elite
 from qd.domain import Operator
-from qd.lm import LM, LMError
+from qd.lm import LM, FailedChild, LMError
 from qd.lm.lmx import (
     LMXVariation,
     PromptPool,
@@ -116,11 +116,19 @@ def test_sampling_parameters_and_one_batch():
         assert len(shown) == 3 and len(set(shown)) == 3 and set(shown) <= texts
 
 
-def test_malformed_reply_and_lm_error_become_none():
-    lm = FakeLM(answers=["", "###", LMError("boom", kind="timeout"), "A fine story here."])
+def test_malformed_reply_and_lm_error_become_failed_children_that_say_why():
+    error = LMError("HTTP 500: overloaded", kind="status", status_code=500, body="overloaded")
+    lm = FakeLM(answers=["", "###", error, "A fine story here."])
     out = variation("fixed", lm=lm).children(4, np.random.default_rng(0))
-    assert sorted(out, key=str) == sorted([None, None, None, "A fine story here."], key=str)
-    assert out.count(None) == 3
+    assert "A fine story here." in out
+    failed = [c for c in out if isinstance(c, FailedChild)]
+    assert len(failed) == 3
+    faults = [c for c in failed if c.lm_fault]
+    assert len(faults) == 1 and faults[0].reason == "LM request failed: HTTP 500: overloaded"
+    assert faults[0].info()["lm_error"] == error.to_dict()
+    empty = sorted(c.reason for c in failed if not c.lm_fault)
+    assert [r.split(":")[0] for r in empty] == ["the LM reply had no usable text"] * 2
+    assert "'###'" in empty[0] + empty[1] and "''" in empty[0] + empty[1]
 
 
 def test_empty_archive_uses_seeds_and_fixed_always_seeds():

@@ -119,6 +119,7 @@ def test_unseeded_samples_are_cached_apart_and_replayed(lm_server, tmp_path):
     assert rerun_lm.usage.snapshot() | {"latency_s": 0} == {
         "requests": 0,
         "errors": 0,
+        "retries": 0,
         "cache_hits": 3,
         "prompt_tokens": 0,
         "completion_tokens": 0,

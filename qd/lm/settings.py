@@ -1,0 +1,158 @@
+"""Where the LM is and how hard to push it: :class:`LMSettings` and the environment.
+
+Settings come from an experiment's ``[lm]`` table, overridden by ``QD_LM_BASE_URL``,
+``QD_LM_MODEL`` and ``QD_LM_API_KEY`` (:func:`settings_from_env`). API keys are never
+written anywhere: ``repr(settings)`` masks the key and :meth:`LMSettings.to_dict` (what
+a run directory gets) leaves it out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+from urllib.parse import urlparse
+
+__all__ = [
+    "ENV_API_KEY",
+    "ENV_BASE_URL",
+    "ENV_MODEL",
+    "NO_KEY",
+    "LMSettings",
+    "settings_from_env",
+]
+
+ENV_BASE_URL = "QD_LM_BASE_URL"
+ENV_MODEL = "QD_LM_MODEL"
+ENV_API_KEY = "QD_LM_API_KEY"
+NO_KEY = "EMPTY"  # what vLLM and llama.cpp accept when they check no key
+
+
+def _mask(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if len(key) < 16:
+        return "***"
+    return f"{key[:3]}...{key[-4:]}"
+
+
+@dataclass(frozen=True, repr=False)
+class LMSettings:
+    """Where the LM is and how hard to push it.
+
+    Args:
+        base_url: An OpenAI-compatible base URL (``https://api.openai.com/v1``,
+            ``http://host:8000/v1`` for vLLM). None means "start the embedded model".
+        model: The model name the server expects.
+        api_key: The key; never written to run directories or logs. None: ``EMPTY``
+            for self-hosted servers, ``OPENAI_API_KEY`` for api.openai.com.
+        max_concurrency: Requests in flight at once.
+        timeout: Seconds one request may take in all, from its first byte sent to its
+            last byte read, retries and their waits included: a server that hangs or
+            sends one byte a second costs at most this much per request. Time spent
+            queueing for a free slot (``max_concurrency``) or restarting the embedded
+            server does not count.
+        max_retries: Retries after the first attempt, with exponential backoff and
+            jitter (or the server's ``Retry-After``), on timeouts, connection errors,
+            408/409/429, 5xx and replies that are not the JSON asked for; never past
+            ``timeout``.
+        max_consecutive_failures: The circuit breaker: after this many requests in a
+            row fail for good, the LM raises :class:`~qd.lm.LMUnavailableError` and a
+            run stops, checkpointed, to be resumed once the server is back.
+        max_server_restarts: How often the embedded server is restarted when it dies
+            during a run (each restart is logged); a configured server is never touched.
+    """
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    max_concurrency: int = 8
+    timeout: float = 120.0
+    max_retries: int = 4
+    max_consecutive_failures: int = 20
+    max_server_restarts: int = 3
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
+        if not self.timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.max_consecutive_failures < 1:
+            raise ValueError(
+                f"max_consecutive_failures must be >= 1, got {self.max_consecutive_failures}"
+            )
+        if self.max_server_restarts < 0:
+            raise ValueError(f"max_server_restarts must be >= 0, got {self.max_server_restarts}")
+
+    @property
+    def configured(self) -> bool:
+        """Whether a server is named; if not, a run starts the embedded model."""
+        return bool(self.base_url)
+
+    def resolved_api_key(self) -> str:
+        """The key to send. ``OPENAI_API_KEY`` is used only for api.openai.com."""
+        if self.api_key:
+            return self.api_key
+        host = urlparse(self.base_url or "").hostname or ""
+        if host.endswith("openai.com") and os.environ.get("OPENAI_API_KEY"):
+            return os.environ["OPENAI_API_KEY"]
+        return NO_KEY
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings for ``config.toml`` and logs: everything but the API key."""
+        data = asdict(self)
+        del data["api_key"]
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LMSettings:
+        """Settings from a config table (e.g. ``[lm]``).
+
+        Raises:
+            ValueError: An unknown key (named, with the known ones) or a bad value.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown LM setting(s) {', '.join(unknown)}: use {', '.join(sorted(known))}"
+            )
+        return cls(**dict(data))
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{f.name}={_mask(self.api_key) if f.name == 'api_key' else getattr(self, f.name)!r}"
+            for f in fields(self)
+        ]
+        return f"LMSettings({', '.join(parts)})"
+
+    __str__ = __repr__
+
+
+def settings_from_env(
+    defaults: LMSettings | None = None, *, environ: Mapping[str, str] | None = None
+) -> LMSettings:
+    """Settings from ``QD_LM_BASE_URL``, ``QD_LM_MODEL`` and ``QD_LM_API_KEY``.
+
+    Args:
+        defaults: Settings (e.g. from the config) that the variables override where set.
+        environ: The environment to read; ``os.environ`` by default.
+
+    Returns:
+        The merged settings.
+    """
+    env = os.environ if environ is None else environ
+    base = defaults or LMSettings()
+    updates = {
+        name: env[var]
+        for name, var in (
+            ("base_url", ENV_BASE_URL),
+            ("model", ENV_MODEL),
+            ("api_key", ENV_API_KEY),
+        )
+        if env.get(var)
+    }
+    return replace(base, **updates)
