@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,7 @@ from rich.table import Table
 from qd.config import ConfigError, load_config
 from qd.progress import ProgressBar
 from qd.registry import load_domain_class, registered_domains
-from qd.runs import RunDirectory, RunError, execute, start
+from qd.runs import RunDirectory, RunError, RunLockedError, execute, start
 
 app = typer.Typer(
     add_completion=False,
@@ -43,11 +44,12 @@ def _execute(
     resume: bool,
     iterations: int | None,
     quiet: bool,
+    restart: bool = False,
     dask_scheduler: str | None = None,
 ) -> None:
     config = run.load_config()
     total = iterations or config.search.iterations
-    checkpoint = run.latest_checkpoint() if resume else None  # read (and parse) once
+    checkpoint = run.latest_checkpoint() if resume and not restart else None
     done = checkpoint.iteration if checkpoint else 0
     bar = None if quiet else ProgressBar(total, start=done, console=err)
     try:
@@ -55,8 +57,10 @@ def _execute(
             run,
             iterations=iterations,
             resume=resume,
+            restart=restart,
             callbacks=[bar] if bar else [],
             dask_scheduler=dask_scheduler,
+            notify=_warn,
         )
     except KeyboardInterrupt:
         if bar:
@@ -115,9 +119,10 @@ def run(
                 f"evaluation.scheduler={json.dumps(dask_scheduler)}",
             ]
         config = load_config(config_path, overrides)
-        directory = start(config, runs_dir, force=force)
-        _execute(directory, resume=False, iterations=None, quiet=quiet)
-    except (ConfigError, RunError) as error:
+        with ExitStack() as held:  # the new run stays ours from creation to the end
+            directory = start(config, runs_dir, force=force, hold=held)
+            _execute(directory, resume=False, iterations=None, quiet=quiet)
+    except (ConfigError, RunError, RunLockedError) as error:
         raise fail(str(error)) from None
 
 
@@ -132,17 +137,22 @@ def resume(
         str | None,
         typer.Option(help="Evaluate on the Dask cluster at this address (tcp://host:8786)."),
     ] = None,
+    restart: Annotated[
+        bool,
+        typer.Option(help="Delete the checkpoints and start over (when none can be resumed)."),
+    ] = False,
 ) -> None:
     """Continue a run from its newest checkpoint, every elite and the RNG restored."""
     try:
         _execute(
             RunDirectory(run_path),
             resume=True,
+            restart=restart,
             iterations=iterations,
             quiet=quiet,
             dask_scheduler=dask_scheduler,
         )
-    except (ConfigError, RunError) as error:
+    except (ConfigError, RunError, RunLockedError) as error:
         raise fail(str(error)) from None
 
 
@@ -208,6 +218,10 @@ def lm_serve(
     except (LocalServerError, EmbeddingModelError) as error:
         raise fail(str(error)) from None
     raise typer.Exit(status)
+
+
+def _warn(message: str) -> None:
+    err.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _lm_unavailable(error: BaseException) -> bool:

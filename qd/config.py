@@ -7,84 +7,159 @@ instead of a traceback.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import tomllib
 import typing
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from qd.domain import Domain
-from qd.evaluation import BACKENDS
+from qd.lm.settings import LMOptions
 from qd.registry import UnknownDomainError, load_domain_class
+from qd.schema import did_you_mean, explain
 
 
 class ConfigError(ValueError):
     """A config that cannot be run; the message names the key and what to do."""
 
 
-@dataclass
-class ArchiveConfig:
-    kind: str = "grid"
-    cells: int | None = None
-    qd_score_offset: float = 0.0
-
-
+MAX_BATCH = 100_000  # candidates per iteration: more only eats memory before iteration 1
 LOOPS = ("map_elites", "population")
 
 
-@dataclass
-class SearchConfig:
+class _Section(BaseModel):
+    """A config table: unknown keys refused, no silent type conversions."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ArchiveConfig(_Section):
+    kind: Literal["grid", "cvt"] = Field(
+        "grid", description="'grid', or 'cvt' for many measures (needs cells)"
+    )
+    cells: int | None = Field(None, ge=1, description="the CVT archive's cells, e.g. 500")
+    qd_score_offset: float = Field(
+        0.0, allow_inf_nan=False, description="the objective's floor, e.g. 0 or -1"
+    )
+
+    @model_validator(mode="after")
+    def _cvt_has_cells(self) -> ArchiveConfig:
+        if self.kind == "cvt" and not self.cells:
+            raise ValueError("cells: required when archive.kind is 'cvt', e.g. cells = 500")
+        return self
+
+
+class SearchConfig(_Section):
     """``loop = "population"`` runs a generational loop (``qd.population``) in which
     ``batch_size`` is the population size and ``iterations`` the generations;
     ``parents`` is MAP-Elites' parent selection (``qd.parents``)."""
 
-    iterations: int = 100
-    batch_size: int = 32
-    emitters: int = 1
-    checkpoint_every: int = 10
-    loop: str = "map_elites"
+    iterations: int = Field(100, ge=1)
+    batch_size: int = Field(
+        32,
+        ge=1,
+        le=MAX_BATCH,
+        description="candidates per emitter and iteration, e.g. 32; for more, run more iterations",
+    )
+    emitters: int = Field(1, ge=1)
+    checkpoint_every: int = Field(10, ge=1)
+    loop: Literal["map_elites", "population"] = "map_elites"
     parents: str = "uniform"
-    elitism: int = 0
+    elitism: int = Field(0, ge=0, description="individuals kept per generation")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchConfig:
+        if self.emitters * self.batch_size > MAX_BATCH:
+            raise ValueError(
+                f"batch_size: emitters x batch_size = {self.emitters * self.batch_size} "
+                f"candidates per iteration is above {MAX_BATCH}; run more iterations instead"
+            )
+        if self.loop == "population":
+            if self.emitters != 1:
+                raise ValueError(
+                    "emitters: the population loop has no emitters; leave it at 1 "
+                    "(batch_size is the population size)"
+                )
+            if self.parents != "uniform":
+                raise ValueError(
+                    "parents: MAP-Elites' parent selection; the population loop's "
+                    "selection is the domain's (e.g. domain.method)"
+                )
+            if self.batch_size < 2:
+                raise ValueError("batch_size: a population needs at least 2 individuals")
+        if not self.elitism < self.batch_size:
+            raise ValueError(f"elitism: must be in [0, batch_size), got {self.elitism}")
+        if self.elitism and self.loop != "population":
+            raise ValueError('elitism: only the population loop has elitism (loop = "population")')
+        return self
 
 
-@dataclass
-class EvaluationConfig:
-    backend: str = "inprocess"
-    workers: int | None = None
-    scheduler: str | None = None
+class EvaluationConfig(_Section):
+    backend: Literal["inprocess", "process", "dask"] = "inprocess"
+    workers: int | None = Field(None, ge=1, description="worker processes, e.g. 4")
+    scheduler: str | None = Field(None, description="a Dask scheduler, e.g. tcp://host:8786")
+
+    @model_validator(mode="after")
+    def _scheduler_needs_dask(self) -> EvaluationConfig:
+        if self.scheduler is not None and not self.scheduler.strip():
+            raise ValueError(
+                f"scheduler: expected an address such as tcp://host:8786, got {self.scheduler!r}"
+            )
+        if self.scheduler and self.backend != "dask":
+            raise ValueError(
+                f'scheduler: a Dask scheduler address needs backend = "dask", not {self.backend!r}'
+            )
+        return self
 
 
-@dataclass
-class LMConfig:
-    """Where the LM is; the API key only ever comes from ``QD_LM_API_KEY``."""
+class LMConfig(LMOptions):
+    """Where the LM is (:class:`~qd.lm.settings.LMOptions`, the one LM schema) and how a
+    run uses it; the API key only ever comes from ``QD_LM_API_KEY``."""
 
-    base_url: str = ""
-    model: str = ""
-    max_concurrency: int = 8
-    timeout: float = 120.0
-    max_retries: int = 4
     cache: bool = True
     embedding_base_url: str = ""  # empty: the completion server's, if embedding_model is set
     embedding_model: str = ""  # empty: the embedded all-MiniLM-L6-v2
 
 
-@dataclass
-class ExperimentConfig:
-    """A whole experiment. ``domain`` holds ``name`` plus the domain's own options."""
+class ExperimentConfig(_Section):
+    """A whole experiment. ``domain`` holds ``name`` plus the domain's own options,
+    which are checked by building the domain (:meth:`build_domain`)."""
 
     name: str = "experiment"
-    seed: int = 0
-    domain: dict[str, Any] = field(default_factory=dict)
-    archive: ArchiveConfig = field(default_factory=ArchiveConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    lm: LMConfig = field(default_factory=LMConfig)
+    seed: int = Field(0, ge=0, description="a non-negative integer")
+    domain: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+    archive: ArchiveConfig = Field(default_factory=ArchiveConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    lm: LMConfig = Field(default_factory=LMConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _a_directory_name(cls, value: str) -> str:
+        if not value or "/" in value or value in (".", ".."):
+            raise ValueError(f"{value!r} must be a non-empty name without '/'")
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _names_a_domain(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(value.get("name"), str) or not value["name"]:
+            raise ValueError("name: missing; set it to a domain from `qd domains`")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, as written to ``runs/<name>/config.toml``."""
-        return _drop_none(asdict(self))
+        return _drop_none(self.model_dump())
 
     def with_domain_defaults(self) -> ExperimentConfig:
         """A copy whose ``domain`` table also lists the options left at their defaults.
@@ -98,13 +173,18 @@ class ExperimentConfig:
             for p in inspect.signature(cls.__init__).parameters.values()
             if p.default is not inspect.Parameter.empty and _toml_value(p.default) is not None
         }
-        return replace(self, domain={"name": self.domain["name"], **defaults, **self.domain})
+        return self.model_copy(
+            update={"domain": {"name": self.domain["name"], **defaults, **self.domain}}
+        )
 
     def domain_options(self) -> dict[str, Any]:
         return {k: v for k, v in self.domain.items() if k != "name"}
 
     def build_domain(self) -> Domain:
         """Instantiate the configured domain.
+
+        Options are first checked against the types in the domain's ``__init__``
+        signature, so ``max_depth = "deep"`` is refused naming ``domain.max_depth``.
 
         Raises:
             ConfigError: Unknown domain, unknown option, or a value the domain refuses.
@@ -121,22 +201,14 @@ class ExperimentConfig:
                 if key not in accepted:
                     raise ConfigError(
                         f"domain.{key}: not an option of domain {name!r}"
-                        f"{_did_you_mean(key, accepted)}; options: {', '.join(sorted(accepted))}"
+                        f"{did_you_mean(key, accepted)}; options: {', '.join(sorted(accepted))}"
                     )
+        _check_option_types(cls, options)
         try:
             return cls(**options)
-        except (TypeError, ValueError, KeyError) as error:
+        except (TypeError, ValueError, KeyError, IndexError) as error:
             message = str(error.args[0] if error.args else error)
             raise ConfigError(f"{_blamed_key(message, options)} ({name}): {message}") from None
-
-
-SECTIONS = {
-    "archive": ArchiveConfig,
-    "search": SearchConfig,
-    "evaluation": EvaluationConfig,
-    "lm": LMConfig,
-}
-TOP_LEVEL = {"name": str, "seed": int, "domain": dict, **dict.fromkeys(SECTIONS, dict)}
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
@@ -152,7 +224,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is no statement
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -188,105 +260,47 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
     """Validate a config dict (as read from TOML) into an ExperimentConfig.
 
     Raises:
-        ConfigError: The first bad key, named in full (``search.iterations``).
+        ConfigError: Every bad key, each named in full (``search.iterations: ...``).
     """
-    for key, value in data.items():
-        if key not in TOP_LEVEL:
-            raise ConfigError(
-                f"{key}: unknown key{_did_you_mean(key, TOP_LEVEL)}; "
-                f"top-level keys are {', '.join(TOP_LEVEL)}"
-            )
-        if not isinstance(value, TOP_LEVEL[key]):
-            raise ConfigError(f"{key}: expected {_kind(TOP_LEVEL[key])}, got {value!r}")
-    domain = dict(data.get("domain", {}))
-    if not isinstance(domain.get("name"), str) or not domain["name"]:
-        raise ConfigError("domain.name: missing; set it to a domain from `qd domains`")
-    sections = {name: _section(name, cls, data.get(name, {})) for name, cls in SECTIONS.items()}
-    config = ExperimentConfig(
-        name=data.get("name", "experiment"), seed=data.get("seed", 0), domain=domain, **sections
-    )
-    _check_values(config)
-    return config
-
-
-def _section(name: str, cls: type, values: dict[str, Any]) -> Any:
-    if name == "lm" and "api_key" in values:
+    lm = data.get("lm")
+    if isinstance(lm, dict) and "api_key" in lm:
         raise ConfigError(
             "lm.api_key: set the key in the QD_LM_API_KEY environment variable instead; "
             "configs are copied into run directories and a key must never be"
         )
-    defaults = cls()
-    fields = asdict(defaults)
-    for key, value in values.items():
-        if key not in fields:
-            raise ConfigError(
-                f"{name}.{key}: unknown key{_did_you_mean(key, fields)}; "
-                f"[{name}] takes {', '.join(fields)}"
-            )
-        expected = _field_type(cls, key)
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
-            raise ConfigError(f"{name}.{key}: expected {_kind(expected)}, got {value!r}")
-        setattr(defaults, key, value)
-    return defaults
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(explain(error, ExperimentConfig)) from None
 
 
-def _field_type(cls: type, key: str) -> type:
-    """The type a section's key holds: ``int`` for ``int | None``, and so on."""
-    hint = typing.get_type_hints(cls)[key]
-    options = [t for t in typing.get_args(hint) if t is not type(None)] or [hint]
-    return options[0]
+def _check_option_types(cls: type, options: dict[str, Any]) -> None:
+    """Refuse options whose type the domain's ``__init__`` annotations rule out.
 
-
-def _check_values(config: ExperimentConfig) -> None:
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int) or config.seed < 0:
-        raise ConfigError(f"seed: expected a non-negative integer, got {config.seed!r}")
-    search = config.search
-    for key in ("iterations", "batch_size", "emitters", "checkpoint_every"):
-        if getattr(search, key) < 1:
-            raise ConfigError(f"search.{key}: must be at least 1, got {getattr(search, key)}")
-    if search.loop not in LOOPS:
-        raise ConfigError(f"search.loop: {search.loop!r} is not one of {list(LOOPS)}")
-    if search.loop == "population":
-        if search.emitters != 1:
-            raise ConfigError(
-                "search.emitters: the population loop has no emitters; leave it at 1 "
-                "(batch_size is the population size)"
-            )
-        if search.parents != "uniform":
-            raise ConfigError(
-                "search.parents: MAP-Elites' parent selection; the population loop's "
-                "selection is the domain's (e.g. domain.method)"
-            )
-        if search.batch_size < 2:
-            raise ConfigError("search.batch_size: a population needs at least 2 individuals")
-    if not 0 <= search.elitism < search.batch_size:
-        raise ConfigError(f"search.elitism: must be in [0, batch_size), got {search.elitism}")
-    if search.elitism and search.loop != "population":
-        raise ConfigError(
-            'search.elitism: only the population loop has elitism (loop = "population")'
-        )
-    if config.archive.kind not in ("grid", "cvt"):
-        raise ConfigError(f"archive.kind: {config.archive.kind!r} is not 'grid' or 'cvt'")
-    if config.archive.kind == "cvt" and not config.archive.cells:
-        raise ConfigError("archive.cells: required when archive.kind is 'cvt'")
-    if config.evaluation.backend not in BACKENDS:
-        raise ConfigError(
-            f"evaluation.backend: {config.evaluation.backend!r} is not one of {list(BACKENDS)}"
-        )
-    if config.evaluation.workers is not None and config.evaluation.workers < 1:
-        raise ConfigError("evaluation.workers: must be at least 1")
-    scheduler = config.evaluation.scheduler
-    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise ConfigError(f"evaluation.scheduler: expected an address, got {scheduler!r}")
-    if scheduler and config.evaluation.backend != "dask":
-        raise ConfigError(
-            'evaluation.scheduler: a Dask scheduler address needs backend = "dask", '
-            f"not {config.evaluation.backend!r}"
-        )
-    if not config.name or "/" in config.name:
-        raise ConfigError(f"name: {config.name!r} must be a non-empty name without '/'")
+    TOML has lists where Python code says tuple, so a list also passes as a tuple.
+    Annotations that cannot be resolved or checked are left to the domain itself.
+    """
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # a forward reference only a type checker resolves
+        return
+    for key, value in options.items():
+        if key not in hints:
+            continue
+        try:
+            adapter = TypeAdapter(hints[key], config=ConfigDict(strict=True))
+        except Exception:  # not a type pydantic can check (a numpy array, a callable)
+            continue
+        tries = [value, tuple(value)] if isinstance(value, list) else [value]
+        errors = []
+        for candidate in tries:
+            try:
+                adapter.validate_python(candidate)
+                break
+            except ValidationError as error:
+                errors.append(error)
+        else:
+            raise ConfigError(f"{explain(errors[0], ExperimentConfig, prefix=f'domain.{key}')}")
 
 
 def _blamed_key(message: str, options: dict[str, Any]) -> str:
@@ -302,16 +316,6 @@ def _accepted_options(cls: type) -> set[str] | None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None
     return {p.name for p in parameters if p.name != "self"}
-
-
-def _did_you_mean(key: str, options) -> str:
-    close = difflib.get_close_matches(key, list(options), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _kind(cls: type) -> str:
-    kinds = {int: "an integer", float: "a number", str: "a string", dict: "a table"}
-    return {**kinds, bool: "true or false"}.get(cls, cls.__name__)
 
 
 def _toml_value(value: Any) -> Any:

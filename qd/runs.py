@@ -18,8 +18,7 @@ import signal
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,64 +26,35 @@ import numpy as np
 import tomli_w
 
 from qd.archive import Archive
+from qd.checkpoints import Checkpoint, CheckpointError
 from qd.config import ConfigError, ExperimentConfig, load_config, parse_config
 from qd.domain import Domain
 from qd.evaluation import make_evaluator
 from qd.metrics import vendi_score_of_features
 from qd.population import PopulationSearch
+from qd.preflight import build_archive, check_evaluation, lm_settings, preflight
+from qd.run_lock import LOCK_NAME, RunLockedError, hold_run_lock
 from qd.search import IterationResult, Search
 
-CHECKPOINT_FORMAT = 1
+__all__ = [
+    "Checkpoint",
+    "RunDirectory",
+    "RunError",
+    "RunLockedError",
+    "atomic_write",
+    "build_archive",
+    "execute",
+    "lm_settings",
+    "load_archive",
+    "start",
+]
+
 CHECKPOINTS_KEPT = 3
 LM_CACHE = "lm-cache"
 
 
 class RunError(RuntimeError):
     """A run directory that cannot be started or resumed; the message says why."""
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A run's state after a whole iteration."""
-
-    iteration: int
-    evaluations: int
-    rng_state: dict[str, Any]
-    records: list[dict[str, Any]]
-    centroids: list[list[float]] | None = None
-    state: dict[str, Any] | None = None  # the loop's own state (a population); None for MAP-Elites
-    lm: dict[str, Any] | None = None  # LM usage and occurrence counters (qd.lm.LM.state)
-
-    def to_json(self) -> dict[str, Any]:
-        data = {
-            "format": CHECKPOINT_FORMAT,
-            "iteration": self.iteration,
-            "evaluations": self.evaluations,
-            "rng": self.rng_state,
-            "centroids": self.centroids,
-            "archive": self.records,
-        }
-        if self.state is not None:
-            data["state"] = self.state
-        if self.lm is not None:
-            data["lm"] = self.lm
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Checkpoint:
-        if not isinstance(data, dict):
-            raise ValueError(f"a checkpoint is a JSON object, not {type(data).__name__}")
-        if data.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"checkpoint format {data.get('format')!r} is not {CHECKPOINT_FORMAT}")
-        return cls(
-            iteration=int(data["iteration"]),
-            evaluations=int(data["evaluations"]),
-            rng_state=data["rng"],
-            records=list(data["archive"]),
-            centroids=data.get("centroids"),
-            state=data.get("state"),
-            lm=data.get("lm"),
-        )
 
 
 class RunDirectory:
@@ -108,21 +78,43 @@ class RunDirectory:
     def create(self, config: ExperimentConfig, *, force: bool = False) -> None:
         """Make the directory and write the resolved config.
 
+        Call it holding the run's lock (:meth:`lock`): ``force`` deletes files, which
+        must not happen under a live run.
+
         Raises:
             RunError: The run exists and ``force`` is false.
         """
-        if self.path.exists() and any(self.path.iterdir()):
+        contents = [p for p in self.path.iterdir() if p.name != LOCK_NAME]
+        if contents:
             if not force:
                 raise RunError(
                     f"run directory {self.path} already exists; continue it with "
                     f"`qd resume {self.path}`, or pass --force to start it again"
                 )
-            for item in self.path.iterdir():
+            for item in contents:
                 if item.name.startswith(LM_CACHE):
                     continue  # a rerun of the same config replays LM replies for free
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_config(config)
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Own the directory (made if missing) while the ``with`` block runs.
+
+        Raises:
+            RunLockedError: Another live process owns it; the message names its pid.
+        """
+        return hold_run_lock(self.path)
+
+    def remove_orphaned_temp_files(self) -> list[Path]:
+        """Delete the temporary files of writes a killed process never finished.
+
+        Only safe while holding the lock: a live writer's temp file looks the same.
+        """
+        orphans = sorted(self.path.glob(".*.tmp"))
+        for orphan in orphans:
+            orphan.unlink(missing_ok=True)
+        return orphans
 
     def write_config(self, config: ExperimentConfig) -> None:
         atomic_write(self.config_path, tomli_w.dumps(config.to_dict()))
@@ -140,10 +132,37 @@ class RunDirectory:
         """The newest checkpoint that reads whole (older ones are the fallback)."""
         for path in reversed(self.checkpoints()):
             try:
-                return Checkpoint.from_json(json.loads(path.read_text()))
-            except (OSError, ValueError, KeyError, TypeError):
+                return self.read_checkpoint(path)
+            except CheckpointError:
                 continue
         return None
+
+    def read_checkpoint(self, path: Path) -> Checkpoint:
+        """One checkpoint file, checked in itself and against the run's metrics log.
+
+        Raises:
+            CheckpointError: Unreadable, a bad field, or an iteration that disagrees
+                with the file name or lies beyond the metrics log; the message names
+                the file and the field.
+        """
+        try:
+            checkpoint = Checkpoint.from_json(json.loads(path.read_text()))
+        except CheckpointError as error:
+            raise CheckpointError(f"{path.name}: {error}") from None
+        except (OSError, ValueError) as error:  # ValueError: not JSON, not UTF-8
+            raise CheckpointError(f"{path.name}: unreadable ({error})") from None
+        named = path.stem.removeprefix("archive-")
+        if named.isdigit() and int(named) != checkpoint.iteration:
+            raise CheckpointError(
+                f"{path.name}: iteration: {checkpoint.iteration} does not match the file name"
+            )
+        logged = [r["iteration"] for r in self.metrics() if isinstance(r.get("iteration"), int)]
+        if self.metrics_path.exists() and checkpoint.iteration > max(logged, default=0):
+            raise CheckpointError(
+                f"{path.name}: iteration: {checkpoint.iteration} is beyond the metrics log, "
+                f"which ends at iteration {max(logged, default=0)}"
+            )
+        return checkpoint
 
     def write_checkpoint(self, checkpoint: Checkpoint) -> Path:
         path = self.path / f"archive-{checkpoint.iteration:06d}.json"
@@ -158,15 +177,17 @@ class RunDirectory:
                 handle.writelines(json.dumps(row, default=_json_default) + "\n" for row in rows)
 
     def read_jsonl(self, path: Path) -> list[dict[str, Any]]:
-        """Rows of a log; a torn last line (a crash mid-write) is skipped."""
+        """Rows of a log; a torn line (a crash mid-write) or one that is no object is skipped."""
         if not path.exists():
             return []
         rows = []
         for line in path.read_text().splitlines():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if isinstance(row, dict):  # valid JSON but not a row is as broken as a torn line
+                rows.append(row)
         return rows
 
     def metrics(self) -> list[dict[str, Any]]:
@@ -211,20 +232,6 @@ def _json_default(value: Any) -> Any:
 
 
 # --- running ---------------------------------------------------------------------------
-
-
-def build_archive(config: ExperimentConfig, domain: Domain, centroids=None) -> Archive:
-    try:
-        return Archive(
-            domain.measures,
-            kind=config.archive.kind,
-            cells=config.archive.cells,
-            centroids=centroids,
-            qd_score_offset=config.archive.qd_score_offset,
-            seed=config.seed,
-        )
-    except ValueError as error:
-        raise ConfigError(f"archive: {error}") from None
 
 
 class RunLogger:
@@ -308,13 +315,34 @@ def _encoded(domain: Domain, candidate: Any) -> Any:
 
 
 def start(
-    config: ExperimentConfig, runs_dir: str | Path = "runs", *, force: bool = False
+    config: ExperimentConfig,
+    runs_dir: str | Path = "runs",
+    *,
+    force: bool = False,
+    hold: ExitStack | None = None,
 ) -> RunDirectory:
-    """Create ``runs_dir/<config.name>`` for a new run (nothing is run yet)."""
-    config.build_domain()  # fail on a bad domain before touching the disk
+    """Create ``runs_dir/<config.name>`` for a new run (nothing is run yet).
+
+    Args:
+        config: The experiment.
+        runs_dir: Where run directories go.
+        force: Replace an existing run of that name (refused while it is live).
+        hold: Keep the run's lock in this stack after returning, so no other process
+            can take the new run before this one executes it.
+
+    Raises:
+        ConfigError: A bad config; nothing is written.
+        RunError: The run exists (and not ``force``).
+        RunLockedError: The run is live in another process.
+    """
+    preflight(config)  # every mistake a ConfigError before anything is written
     config = config.with_domain_defaults()
     run = RunDirectory(Path(runs_dir) / config.name)
-    run.create(config, force=force)
+    with ExitStack() as stack:
+        stack.enter_context(run.lock())
+        run.create(config, force=force)
+        if hold is not None:
+            hold.enter_context(run.lock())  # re-entrant: taken before this one is let go
     return run
 
 
@@ -324,7 +352,9 @@ def execute(
     iterations: int | None = None,
     callbacks=(),
     resume: bool = False,
+    restart: bool = False,
     dask_scheduler: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Search:
     """Run (or resume) the search in ``run`` until the configured iterations.
 
@@ -335,44 +365,137 @@ def execute(
         run: A directory made by :func:`start`.
         iterations: New total (to extend a finished run); written to its config.
         callbacks: Extra ``callback(search, result)`` (progress bars).
-        resume: Continue from the newest checkpoint, if any.
+        resume: Continue from the newest checkpoint that resumes; a bad newer one is
+            skipped (logged in ``events.jsonl`` and passed to ``notify``).
+        restart: With ``resume``: delete the checkpoints and start over (for when none
+            can be resumed from).
         dask_scheduler: Evaluate on the Dask cluster at this address (backend ``dask``);
             written to the config, so a resume goes on with it unless told otherwise.
+        notify: Called with a line for the user, e.g. that a checkpoint was skipped.
 
     Raises:
-        RunError: Not a run directory, or a checkpoint that does not fit the config.
+        RunError: Not a run directory, or checkpoints of which none can be resumed from.
+        RunLockedError: The run is live in another process.
         KeyboardInterrupt: After a graceful stop on Ctrl-C.
     """
+    if not run.config_path.exists():
+        run.load_config()  # raises "not a run directory" before a lock file is made
+    with run.lock():
+        run.remove_orphaned_temp_files()
+        return _execute_locked(
+            run,
+            iterations=iterations,
+            callbacks=callbacks,
+            resume=resume,
+            restart=restart,
+            dask_scheduler=dask_scheduler,
+            notify=notify or (lambda message: None),
+        )
+
+
+def _restore(
+    run: RunDirectory,
+    config: ExperimentConfig,
+    domain: Domain,
+    *,
+    restart: bool,
+    notify: Callable[[str], None],
+) -> tuple[Checkpoint | None, Archive | None]:
+    """The newest checkpoint that resumes, with its archive rebuilt.
+
+    A bad newest checkpoint falls back to an older good one (logged in
+    ``events.jsonl`` and passed to ``notify``). When there are checkpoints and none is
+    good, the run stops instead of silently starting over on top of them.
+
+    Raises:
+        RunError: Checkpoints exist and none can be resumed from (and not ``restart``).
+    """
+    files = run.checkpoints()
+    if restart:
+        for path in files:
+            path.unlink(missing_ok=True)
+        if files:
+            run.append(
+                run.events_path,
+                [{"event": "restarted", "time": time.time(), "discarded": [p.name for p in files]}],
+            )
+        return None, None
+    problems: list[str] = []
+    for path in reversed(files):
+        try:
+            checkpoint = run.read_checkpoint(path)
+            archive = _restored_archive(path, config, domain, checkpoint)
+        except CheckpointError as error:
+            problems.append(str(error))
+            continue
+        for problem in problems:
+            message = f"skipped checkpoint {problem}; resuming from {path.name}"
+            run.append(
+                run.events_path,
+                [
+                    {
+                        "event": "checkpoint_skipped",
+                        "time": time.time(),
+                        "reason": problem,
+                        "resumed_from": path.name,
+                    }
+                ],
+            )
+            notify(message)
+        return checkpoint, archive
+    if problems:
+        raise RunError(
+            f"{run.path}: no checkpoint can be resumed from: {'; '.join(problems)}. "
+            f"Put a good checkpoint back, or start the run over with "
+            f"`qd resume {run.path} --restart` (which deletes them)"
+        )
+    return None, None
+
+
+def _restored_archive(
+    path: Path, config: ExperimentConfig, domain: Domain, checkpoint: Checkpoint
+) -> Archive:
+    try:
+        archive = build_archive(config, domain, checkpoint.centroids)
+    except ConfigError as error:
+        if checkpoint.centroids is None:
+            raise
+        raise CheckpointError(f"{path.name}: centroids: {error}") from None
+    try:
+        archive.add_records(checkpoint.records, domain)
+    except ValueError as error:
+        raise CheckpointError(f"{path.name}: archive: {error}") from None
+    return archive
+
+
+def _execute_locked(run, *, iterations, callbacks, resume, restart, dask_scheduler, notify):
     config = run.load_config()
-    checkpoint = run.latest_checkpoint() if resume else None  # read (and parsed) once
+    domain = config.build_domain()
+    checkpoint, archive = None, None
+    if resume:
+        checkpoint, archive = _restore(run, config, domain, restart=restart, notify=notify)
     if iterations is not None and checkpoint is not None and iterations < checkpoint.iteration:
         raise RunError(
             f"--iterations {iterations} is below the {checkpoint.iteration} iterations already done"
         )
     if iterations is not None or dask_scheduler:
+        changed = config.to_dict()
         if iterations is not None:
-            config.search.iterations = int(iterations)
+            changed["search"]["iterations"] = iterations
         if dask_scheduler:
-            config.evaluation.backend, config.evaluation.scheduler = "dask", dask_scheduler
-        config = parse_config(config.to_dict())
+            changed["evaluation"].update(backend="dask", scheduler=dask_scheduler)
+        config = parse_config(changed)
+        preflight(config)  # the changed config is checked whole before it is written
         run.write_config(config)
-    domain = config.build_domain()
     rng = np.random.default_rng(config.seed)
-    archive = build_archive(config, domain, checkpoint.centroids if checkpoint else None)
+    if archive is None:
+        archive = build_archive(config, domain)
     if checkpoint is not None:
-        try:
-            archive.add_records(checkpoint.records, domain)
-        except ValueError as error:
-            raise RunError(f"{run.path}: cannot restore the checkpoint: {error}") from None
         rng.bit_generator.state = checkpoint.rng_state
         run.truncate_logs(checkpoint.iteration)
     elif resume:
         run.truncate_logs(0)
-    if domain.uses_lm and domain.evaluate_uses_lm and config.evaluation.backend != "inprocess":
-        raise ConfigError(
-            "evaluation.backend: a domain whose evaluation asks the LM evaluates in process "
-            "(the LM server does the heavy work); set it to 'inprocess'"
-        )
+    check_evaluation(config, domain)  # config.toml may have been edited by hand
     with ExitStack() as stack:
         lm = stack.enter_context(open_run_lm(run, config)) if domain.uses_lm else None
         if lm is not None:
@@ -380,27 +503,6 @@ def execute(
             if checkpoint is not None and checkpoint.lm:
                 lm.restore_state(checkpoint.lm)  # usage and occurrence counters go on
         return _search(run, config, domain, archive, rng, checkpoint, callbacks, lm)
-
-
-def lm_settings(config: ExperimentConfig):
-    """The LM settings of a config: its ``[lm]`` table, overridden by the environment."""
-    from qd.lm import LMSettings, settings_from_env
-
-    lm_config = config.lm
-    return settings_from_env(
-        LMSettings(
-            base_url=lm_config.base_url or None,
-            model=lm_config.model or None,
-            max_concurrency=lm_config.max_concurrency,
-            timeout=lm_config.timeout,
-            max_retries=lm_config.max_retries,
-            **{  # the circuit breaker and restarts, where the config schema has them
-                name: getattr(lm_config, name)
-                for name in ("max_consecutive_failures", "max_server_restarts")
-                if hasattr(lm_config, name)
-            },
-        )
-    )
 
 
 def open_run_lm(run: RunDirectory, config: ExperimentConfig):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qd.config import ConfigError, ExperimentConfig, parse_config
@@ -35,7 +36,7 @@ def checkpoint(iteration: int) -> Checkpoint:
     return Checkpoint(
         iteration=iteration,
         evaluations=10 * iteration,
-        rng_state={"bit_generator": "PCG64"},
+        rng_state=np.random.default_rng(iteration).bit_generator.state,
         records=[{"candidate": f"c{iteration}", "objective": 0.5, "measures": [1], "info": {}}],
     )
 
@@ -175,7 +176,7 @@ def test_start_writes_the_resolved_config_and_refuses_to_overwrite(tmp_path: Pat
         start(config, tmp_path)
     (run.path / "metrics.jsonl").write_text('{"iteration": 1}\n')
     run = start(config, tmp_path, force=True)
-    assert [p.name for p in run.path.iterdir()] == ["config.toml"]
+    assert sorted(p.name for p in run.path.iterdir()) == ["config.toml", "lock"]
 
 
 def test_start_fails_on_a_bad_domain_before_touching_the_disk(tmp_path: Path) -> None:

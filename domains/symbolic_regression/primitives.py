@@ -67,11 +67,16 @@ def make_pset(n_vars: int, functions: Sequence[str] = tuple(FUNCTIONS)) -> gp.Pr
     """A DEAP primitive set over ``x1..xn``, the chosen functions and constants.
 
     Raises:
-        ValueError: An unknown function name (the message lists the known ones).
+        ValueError: No function (a tree needs one to grow past a leaf) or an unknown
+            name (the message lists the known ones).
     """
+    if not functions:
+        raise ValueError(
+            f"functions: a tree needs at least one function; choose from {sorted(FUNCTIONS)}"
+        )
     unknown = sorted(set(functions) - set(FUNCTIONS))
     if unknown:
-        raise ValueError(f"unknown GP functions {unknown}; choose from {sorted(FUNCTIONS)}")
+        raise ValueError(f"functions: unknown {unknown}; choose from {sorted(FUNCTIONS)}")
     pset = gp.PrimitiveSet("MAIN", n_vars)
     for name in functions:
         function, arity = FUNCTIONS[name]

@@ -4,6 +4,11 @@ Settings come from an experiment's ``[lm]`` table, overridden by ``QD_LM_BASE_UR
 ``QD_LM_MODEL`` and ``QD_LM_API_KEY`` (:func:`settings_from_env`). API keys are never
 written anywhere: ``repr(settings)`` masks the key and :meth:`LMSettings.to_dict` (what
 a run directory gets) leaves it out.
+
+:class:`LMOptions` is the one schema of these settings (pydantic, field constraints):
+an experiment's ``[lm]`` table (``qd.config.LMConfig``) extends it, and every
+:class:`LMSettings` is checked against it, so a config and code that builds settings
+directly accept and refuse the same values with the same messages.
 """
 
 from __future__ import annotations
@@ -14,11 +19,16 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlparse
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from qd.schema import explain
+
 __all__ = [
     "ENV_API_KEY",
     "ENV_BASE_URL",
     "ENV_MODEL",
     "NO_KEY",
+    "LMOptions",
     "LMSettings",
     "settings_from_env",
 ]
@@ -35,6 +45,48 @@ def _mask(key: str | None) -> str | None:
     if len(key) < 16:
         return "***"
     return f"{key[:3]}...{key[-4:]}"
+
+
+class LMOptions(BaseModel):
+    """The LM settings' schema: types, bounds and the hint a refusal gives.
+
+    ``qd.config.LMConfig`` (an experiment's ``[lm]`` table) extends it; :class:`LMSettings`
+    checks itself against it.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    base_url: str | None = Field(
+        None, description="an OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1"
+    )
+    model: str | None = Field(None, description="the model name the server expects")
+    max_concurrency: int = Field(8, ge=1, le=4096, description="requests in flight at once, e.g. 8")
+    timeout: float = Field(
+        120.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds one request may take in all, retries included, e.g. 120",
+    )
+    max_retries: int = Field(
+        4, ge=0, le=100, description="retries after the first attempt; 0 for none"
+    )
+    max_consecutive_failures: int = Field(
+        20, ge=1, description="failed requests in a row before the run stops, e.g. 20"
+    )
+    max_server_restarts: int = Field(
+        3, ge=0, description="restarts of the embedded server per run; 0 for none"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _an_http_url(cls, value: str | None) -> str | None:
+        if value:
+            parts = urlparse(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(
+                    f"expected an http(s) URL such as http://127.0.0.1:8000/v1, got {value!r}"
+                )
+        return value
 
 
 @dataclass(frozen=True, repr=False)
@@ -74,18 +126,15 @@ class LMSettings:
     max_server_restarts: int = 3
 
     def __post_init__(self) -> None:
-        if self.max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {self.max_concurrency}")
-        if not self.timeout > 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout}")
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.max_consecutive_failures < 1:
-            raise ValueError(
-                f"max_consecutive_failures must be >= 1, got {self.max_consecutive_failures}"
-            )
-        if self.max_server_restarts < 0:
-            raise ValueError(f"max_server_restarts must be >= 0, got {self.max_server_restarts}")
+        """Check every field against :class:`LMOptions`.
+
+        Raises:
+            ValueError: The first bad field, named (``timeout: must be > 0, got -1 (...)``).
+        """
+        try:
+            LMOptions.model_validate({name: getattr(self, name) for name in LMOptions.model_fields})
+        except ValidationError as error:
+            raise ValueError(explain(error, LMOptions)) from None
 
     @property
     def configured(self) -> bool:

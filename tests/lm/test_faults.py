@@ -314,18 +314,18 @@ def test_a_failing_server_stops_the_run_resumably_with_its_own_status(
 ) -> None:
     from rich.console import Console
 
-    from qd.config import LMConfig
-
     stderr = io.StringIO()
     monkeypatch.setattr("qd.cli.err", Console(file=stderr, width=400))
 
-    # The breaker's setting, as the [lm] schema will take it (qd.runs.lm_settings reads it).
-    monkeypatch.setattr(LMConfig, "max_consecutive_failures", 3, raising=False)
     plan = ["ok"] * 8 + ["http_500"] * 100  # two good iterations, then the server breaks
     with FaultServer(plan=plan) as server:
         lm_env(server)
         config = write_config(
-            tmp_path / "outage.toml", iterations=4, max_retries=0, max_concurrency=1
+            tmp_path / "outage.toml",
+            iterations=4,
+            max_retries=0,
+            max_concurrency=1,
+            max_consecutive_failures=3,  # the circuit breaker, an [lm] key
         )
         result = qd("run", str(config), "--runs-dir", str(tmp_path))
         message = stderr.getvalue()
