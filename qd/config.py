@@ -206,7 +206,7 @@ class ExperimentConfig(_Section):
         _check_option_types(cls, options)
         try:
             return cls(**options)
-        except (TypeError, ValueError, KeyError, IndexError) as error:
+        except (TypeError, ValueError, KeyError, IndexError, OSError) as error:
             message = str(error.args[0] if error.args else error)
             raise ConfigError(f"{_blamed_key(message, options)} ({name}): {message}") from None
 

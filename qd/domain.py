@@ -163,12 +163,21 @@ class Evaluation:
             it is written to checkpoints with the elite.
         invalid_reason: Set for candidates that cannot be scored; such a candidate is
             logged to ``events.jsonl`` and never enters the archive.
+        candidate: A better version of the candidate that the evaluation found, such as
+            a formula with tuned constants (local search, "Lamarckian" evaluation); the
+            archive keeps it instead of the one submitted. ``None`` keeps the submitted
+            one. It travels back from worker processes with the scores, so it works on
+            every evaluation backend.
+        cost: Evaluations this one used (1, plus the function calls of any local
+            search), so budgets compare with tools that count them, as pyoperon does.
     """
 
     objective: float = float("nan")
     measures: tuple[Any, ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
     invalid_reason: str | None = None
+    candidate: Any = None
+    cost: int = 1
 
     @classmethod
     def invalid(cls, reason: str, **info: Any) -> Evaluation:

@@ -1,8 +1,8 @@
-"""pyribs emitters and a scheduler for candidates that are not vectors.
+"""pyribs emitters for candidates that are not vectors.
 
 pyribs' built-in emitters perturb numeric vectors. Ours ask a domain operator for
-children of archive elites instead, so the same pyribs Scheduler drives text, trees
-and levels.
+children of archive elites instead, so one loop (``qd.search``) drives text, trees
+and levels. They only ``ask``: the archive itself is what they learn from.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from ribs.emitters import EmitterBase
-from ribs.schedulers import Scheduler
 
 from qd.archive import Archive, object_array
 from qd.domain import Operator
@@ -69,29 +68,3 @@ class OperatorEmitter(EmitterBase):
             offspring = self.operator(parents, self.rng)
             children.append(offspring[0] if offspring else parents[0])
         return object_array(children)
-
-
-class ValidityScheduler(Scheduler):
-    """A pyribs Scheduler that keeps invalid candidates out of the archive.
-
-    pyribs expects every asked solution back in ``tell`` with finite objective and
-    measures. A candidate that could not be scored has neither, so ``tell`` takes a
-    boolean ``valid`` field: invalid rows get status 0 (not added) and their emitter
-    still hears about them.
-    """
-
-    def _add_to_archives(self, data: dict[str, np.ndarray | None]) -> dict[str, np.ndarray]:
-        valid = data.pop("valid", None)
-        if valid is None:
-            return super()._add_to_archives(data)
-        valid = np.asarray(valid, dtype=bool)
-        n = len(valid)
-        status = np.zeros(n, dtype=np.int32)
-        value = np.zeros(n, dtype=float)
-        if valid.any():
-            add_info = self.archive.add(
-                **{k: None if v is None else v[valid] for k, v in data.items()}
-            )
-            status[valid] = add_info["status"]
-            value[valid] = add_info["value"]
-        return {"status": status, "value": value}

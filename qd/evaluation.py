@@ -33,6 +33,20 @@ class Evaluator(Protocol):
     def close(self) -> None: ...
 
 
+def improved(candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> list[Any]:
+    """The candidates as the archive should keep them: an evaluation's improved
+    ``candidate`` (local search, tuned constants) where it returned one."""
+    return [
+        c if e.candidate is None else e.candidate
+        for c, e in zip(candidates, evaluations, strict=True)
+    ]
+
+
+def cost(evaluations: Sequence[Evaluation]) -> int:
+    """Evaluations a batch used, counting the function calls of any local search."""
+    return sum(max(int(e.cost), 1) for e in evaluations)
+
+
 def checked_evaluate(domain: Domain, batch: Sequence[Any]) -> list[Evaluation]:
     """``domain.evaluate(batch)``, with a crash or a bad reply turned into invalid rows.
 

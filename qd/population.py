@@ -34,7 +34,7 @@ import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Evaluation, Operator
-from qd.evaluation import Evaluator, InProcessEvaluator
+from qd.evaluation import Evaluator, InProcessEvaluator, cost, improved
 from qd.search import Callback, IterationResult
 
 Breed = Callable[[Sequence[Any], Sequence[Evaluation], int, np.random.Generator], list[Any]]
@@ -150,13 +150,14 @@ class PopulationSearch:
                 )
             )
         evaluations = self.evaluator.evaluate(children)
+        children = improved(children, evaluations)
         before = self.archive.cell_objectives()
         self.archive.add(children, evaluations)
         after = self.archive.cell_objectives()
         self.population = kept + children
         self.population_evaluations = kept_evaluations + list(evaluations)
         self.iteration += 1
-        self.evaluations += len(children)
+        self.evaluations += cost(evaluations)
         result = GenerationResult(
             iteration=self.iteration,
             evaluations=self.evaluations,

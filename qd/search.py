@@ -1,8 +1,12 @@
-"""The MAP-Elites loop: ask -> evaluate -> tell -> callbacks.
+"""The MAP-Elites loop: ask -> evaluate -> add -> callbacks.
 
-A pyribs Scheduler asks our operator emitters for a batch, an evaluator scores it,
-the scheduler tells the archive, and callbacks log metrics, draw the progress bar and
-write checkpoints. One seeded ``numpy.random.Generator`` drives every random choice,
+Our pyribs emitters are asked for a batch, an evaluator scores it, the valid ones go
+into the archive through pyribs' public ``add``, and callbacks log metrics, draw the
+progress bar and write checkpoints. (pyribs' Scheduler is not used: its ``tell``
+adds the solutions it handed out at ``ask``, while an evaluation may return an
+improved candidate, and it has no public way to leave invalid ones out.)
+
+One seeded ``numpy.random.Generator`` drives every random choice,
 so the same seed (and the same LM replies) gives the same run, and a checkpoint that
 saves the generator's state resumes it exactly.
 """
@@ -18,8 +22,8 @@ import numpy as np
 
 from qd.archive import Archive, ArchiveStats
 from qd.domain import Domain, Evaluation, Operator
-from qd.emitters import OperatorEmitter, ValidityScheduler
-from qd.evaluation import Evaluator, InProcessEvaluator
+from qd.emitters import OperatorEmitter
+from qd.evaluation import Evaluator, InProcessEvaluator, cost, improved
 from qd.parents import ParentSelection, resolve_parents
 
 
@@ -105,32 +109,32 @@ class Search:
         self.evaluations = int(evaluations)
         operator = operator or domain.variation()
         selection = resolve_parents(parents, domain)
-        self.scheduler = ValidityScheduler(
-            archive.pyribs,
-            [
-                OperatorEmitter(
-                    archive,
-                    operator=operator,
-                    initial=domain.initial,
-                    batch_size=batch_size,
-                    rng=rng,
-                    parents=selection,
-                )
-                for _ in range(emitters)
-            ],
-        )
+        self.emitters = [
+            OperatorEmitter(
+                archive,
+                operator=operator,
+                initial=domain.initial,
+                batch_size=batch_size,
+                rng=rng,
+                parents=selection,
+            )
+            for _ in range(emitters)
+        ]
 
     def step(self) -> IterationResult:
         """Run one iteration and call the callbacks."""
         started = time.perf_counter()
-        candidates = list(self.scheduler.ask())
+        candidates = [child for emitter in self.emitters for child in emitter.ask()]
         evaluations = self.evaluator.evaluate(candidates)
+        candidates = improved(candidates, evaluations)
         before = self.archive.cell_objectives()
-        self.scheduler.tell(**self._tell_fields(candidates, evaluations))
+        self.archive.add(candidates, evaluations)
         after = self.archive.cell_objectives()
+        # Cells that are new or hold a better elite: pyribs' per-row status would count
+        # two children that raced for one cell twice.
         added = sum(1 for cell, value in after.items() if before.get(cell) != value)
         self.iteration += 1
-        self.evaluations += len(candidates)
+        self.evaluations += cost(evaluations)
         result = IterationResult(
             iteration=self.iteration,
             evaluations=self.evaluations,
@@ -148,19 +152,3 @@ class Search:
         while self.iteration < iterations:
             self.step()
         return self.archive
-
-    def _tell_fields(
-        self, candidates: list[Any], evaluations: list[Evaluation]
-    ) -> dict[str, np.ndarray]:
-        """Scheduler ``tell`` arrays; invalid rows get placeholders and ``valid=False``."""
-        placeholder = Evaluation(
-            objective=0.0,
-            measures=tuple(
-                m.labels[0] if m.kind == "categorical" else m.low for m in self.archive.measures
-            ),
-        )
-        rows = [e if e.valid else placeholder for e in evaluations]
-        fields = self.archive.fields(candidates, rows)
-        del fields["solution"]
-        fields["valid"] = np.array([e.valid for e in evaluations], dtype=bool)
-        return fields
