@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from qd.config import parse_config
-from qd.runs import RunDirectory, atomic_write, execute, start
+from qd.run_dir import atomic_write
+from qd.runs import RunDirectory, execute, start
 
 TIMING_KEYS = ("seconds",)
 """Left out of results: wall times differ between two runs of the same seed."""

@@ -1,317 +1,55 @@
-"""The run directory: resolved config, metrics and event logs, checkpoints, resume.
+"""Run control: start a run, execute or resume its search, load its archive.
 
-``runs/<name>/`` holds ``config.toml`` (as resolved), ``metrics.jsonl`` (one line per
-iteration), ``events.jsonl`` (invalid candidates and why) and ``archive-<iter>.json``
-checkpoints. A checkpoint is JSON (elites through the domain's ``encode``, the RNG
-state, counters), written to a temporary file, fsynced and renamed, so a crash at any
-instant leaves the previous checkpoint whole. ``resume`` rebuilds the archive from the
-newest checkpoint, cuts the logs back to it and goes on: an interrupted run ends in
-the same archive as an uninterrupted one with the same seed.
+The files of a run (``config.toml``, ``metrics.jsonl``, ``events.jsonl``,
+``archive-<iter>.json``) are :mod:`qd.run_dir`'s job, and what a search writes to them
+each iteration is :mod:`qd.run_log`'s. This module decides what runs: ``start`` makes
+the directory, ``execute`` builds the domain, archive, LM and evaluator and drives the
+loop under the run's lock, and a resume rebuilds the archive from the newest checkpoint
+that reads whole, cuts the logs back to it and goes on: an interrupted run ends in the
+same archive as an uninterrupted one with the same seed.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomli_w
 
 from qd.archive import Archive
 from qd.checkpoints import Checkpoint, CheckpointError
-from qd.config import ConfigError, ExperimentConfig, load_config, parse_config
+from qd.config import ConfigError, ExperimentConfig, parse_config
 from qd.domain import Domain
 from qd.evaluation import make_evaluator
-from qd.metrics import vendi_score_of_features
 from qd.population import PopulationSearch
 from qd.preflight import build_archive, check_evaluation, lm_settings, preflight
-from qd.run_lock import LOCK_NAME, RunLockedError, hold_run_lock
-from qd.search import IterationResult, Search
+from qd.run_dir import CHECKPOINTS_KEPT, LM_CACHE, RunDirectory, RunError, atomic_write
+from qd.run_lock import RunLockedError
+from qd.run_log import RunLogger
+from qd.search import Search
 
+# Files and logging moved to qd.run_dir and qd.run_log; re-exported where they always were.
 __all__ = [
+    "CHECKPOINTS_KEPT",
+    "LM_CACHE",
     "Checkpoint",
     "RunDirectory",
     "RunError",
     "RunLockedError",
+    "RunLogger",
     "atomic_write",
     "build_archive",
     "execute",
+    "lm_metrics",
     "lm_settings",
     "load_archive",
+    "open_run_lm",
     "start",
 ]
-
-CHECKPOINTS_KEPT = 3
-LM_CACHE = "lm-cache"
-
-
-class RunError(RuntimeError):
-    """A run directory that cannot be started or resumed; the message says why."""
-
-
-class RunDirectory:
-    """Paths and file operations of one run; knows nothing of the search itself."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    @property
-    def config_path(self) -> Path:
-        return self.path / "config.toml"
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def events_path(self) -> Path:
-        return self.path / "events.jsonl"
-
-    def create(self, config: ExperimentConfig, *, force: bool = False) -> None:
-        """Make the directory and write the resolved config.
-
-        Call it holding the run's lock (:meth:`lock`): ``force`` deletes files, which
-        must not happen under a live run.
-
-        Raises:
-            RunError: The run exists and ``force`` is false.
-        """
-        contents = [p for p in self.path.iterdir() if p.name != LOCK_NAME]
-        if contents:
-            if not force:
-                raise RunError(
-                    f"run directory {self.path} already exists; continue it with "
-                    f"`qd resume {self.path}`, or pass --force to start it again"
-                )
-            for item in contents:
-                if item.name.startswith(LM_CACHE):
-                    continue  # a rerun of the same config replays LM replies for free
-                shutil.rmtree(item) if item.is_dir() else item.unlink()
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.write_config(config)
-
-    def lock(self) -> AbstractContextManager[None]:
-        """Own the directory (made if missing) while the ``with`` block runs.
-
-        Raises:
-            RunLockedError: Another live process owns it; the message names its pid.
-        """
-        return hold_run_lock(self.path)
-
-    def remove_orphaned_temp_files(self) -> list[Path]:
-        """Delete the temporary files of writes a killed process never finished.
-
-        Only safe while holding the lock: a live writer's temp file looks the same.
-        """
-        orphans = sorted(self.path.glob(".*.tmp"))
-        for orphan in orphans:
-            orphan.unlink(missing_ok=True)
-        return orphans
-
-    def write_config(self, config: ExperimentConfig) -> None:
-        atomic_write(self.config_path, tomli_w.dumps(config.to_dict()))
-
-    def load_config(self) -> ExperimentConfig:
-        if not self.config_path.exists():
-            raise RunError(f"{self.path} is not a run directory (no config.toml)")
-        return load_config(self.config_path)
-
-    def checkpoints(self) -> list[Path]:
-        """Checkpoint files, oldest first."""
-        return sorted(self.path.glob("archive-*.json"))
-
-    def latest_checkpoint(self) -> Checkpoint | None:
-        """The newest checkpoint that reads whole (older ones are the fallback)."""
-        for path in reversed(self.checkpoints()):
-            try:
-                return self.read_checkpoint(path)
-            except CheckpointError:
-                continue
-        return None
-
-    def read_checkpoint(self, path: Path) -> Checkpoint:
-        """One checkpoint file, checked in itself and against the run's metrics log.
-
-        Raises:
-            CheckpointError: Unreadable, a bad field, or an iteration that disagrees
-                with the file name or lies beyond the metrics log; the message names
-                the file and the field.
-        """
-        try:
-            checkpoint = Checkpoint.from_json(json.loads(path.read_text()))
-        except CheckpointError as error:
-            raise CheckpointError(f"{path.name}: {error}") from None
-        except (OSError, ValueError) as error:  # ValueError: not JSON, not UTF-8
-            raise CheckpointError(f"{path.name}: unreadable ({error})") from None
-        named = path.stem.removeprefix("archive-")
-        if named.isdigit() and int(named) != checkpoint.iteration:
-            raise CheckpointError(
-                f"{path.name}: iteration: {checkpoint.iteration} does not match the file name"
-            )
-        logged = [r["iteration"] for r in self.metrics() if isinstance(r.get("iteration"), int)]
-        if self.metrics_path.exists() and checkpoint.iteration > max(logged, default=0):
-            raise CheckpointError(
-                f"{path.name}: iteration: {checkpoint.iteration} is beyond the metrics log, "
-                f"which ends at iteration {max(logged, default=0)}"
-            )
-        return checkpoint
-
-    def write_checkpoint(self, checkpoint: Checkpoint) -> Path:
-        path = self.path / f"archive-{checkpoint.iteration:06d}.json"
-        atomic_write(path, json.dumps(checkpoint.to_json()))
-        for old in self.checkpoints()[:-CHECKPOINTS_KEPT]:
-            old.unlink(missing_ok=True)
-        return path
-
-    def append(self, path: Path, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            with path.open("a") as handle:
-                handle.writelines(json.dumps(row, default=_json_default) + "\n" for row in rows)
-
-    def read_jsonl(self, path: Path) -> list[dict[str, Any]]:
-        """Rows of a log; a torn line (a crash mid-write) or one that is no object is skipped."""
-        if not path.exists():
-            return []
-        rows = []
-        for line in path.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):  # valid JSON but not a row is as broken as a torn line
-                rows.append(row)
-        return rows
-
-    def metrics(self) -> list[dict[str, Any]]:
-        return self.read_jsonl(self.metrics_path)
-
-    def events(self) -> list[dict[str, Any]]:
-        return self.read_jsonl(self.events_path)
-
-    def truncate_logs(self, iteration: int) -> None:
-        """Drop log rows written after ``iteration`` (they will be written again)."""
-        for path in (self.metrics_path, self.events_path):
-            rows = [r for r in self.read_jsonl(path) if r.get("iteration", 0) <= iteration]
-            atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows))
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file, fsync and rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return repr(value)
-
-
-# --- running ---------------------------------------------------------------------------
-
-
-class RunLogger:
-    """Callback that writes metrics, events and periodic checkpoints of a search."""
-
-    def __init__(
-        self,
-        run: RunDirectory,
-        domain: Domain,
-        *,
-        checkpoint_every: int,
-        extra_metrics: Callable[[], dict[str, Any]] | None = None,
-        lm_state: Callable[[], dict[str, Any]] | None = None,
-    ) -> None:
-        self.run = run
-        self.domain = domain
-        self.checkpoint_every = checkpoint_every
-        self.extra_metrics = extra_metrics
-        self.lm_state = lm_state  # kept in checkpoints, so `qd resume` continues LM counters
-        self.has_features = type(domain).features is not Domain.features
-        # cell -> (candidate, its features): only new elites are asked for features,
-        # which may be costly (symbolic regression evaluates the formula again).
-        self._features: dict[int, tuple[Any, Any]] = {}
-
-    def _vendi(self, search: Search) -> dict[str, float]:
-        """The elites' Vendi score for the curve in reports (cheap: d x d eigenvalues)."""
-        known, self._features = self._features, {}
-        for elite in search.archive.elites():
-            hit = known.get(elite.cell)
-            if hit is None or hit[0] is not elite.candidate:
-                hit = (elite.candidate, self.domain.features(elite.candidate, elite.info))
-            self._features[elite.cell] = hit
-        vectors = [v for _, v in self._features.values() if v is not None]
-        if len(vectors) < 2:
-            return {}
-        return {"vendi": round(vendi_score_of_features(np.asarray(vectors, dtype=float)), 6)}
-
-    def __call__(self, search: Search, result: IterationResult) -> None:
-        self.run.append(
-            self.run.events_path,
-            [
-                {
-                    "iteration": result.iteration,
-                    "event": "invalid",
-                    "reason": evaluation.invalid_reason,
-                    "candidate": _encoded(self.domain, candidate),
-                    "info": evaluation.info,
-                }
-                for candidate, evaluation in result.invalid
-            ],
-        )
-        extra = self.extra_metrics() if self.extra_metrics else {}
-        diversity = self._vendi(search) if self.has_features else {}
-        own = self.domain.run_metrics()
-        self.run.append(self.run.metrics_path, [{**result.metrics(), **diversity, **own, **extra}])
-        if result.iteration % self.checkpoint_every == 0:
-            self.checkpoint(search)
-
-    def checkpoint(self, search: Search | PopulationSearch) -> Path:
-        centroids = search.archive.centroids
-        own_state = getattr(search, "checkpoint_state", None)
-        return self.run.write_checkpoint(
-            Checkpoint(
-                iteration=search.iteration,
-                evaluations=search.evaluations,
-                rng_state=search.rng.bit_generator.state,
-                records=search.archive.to_records(self.domain),
-                centroids=None if centroids is None else centroids.tolist(),
-                state=own_state() if callable(own_state) else None,
-                lm=self.lm_state() if self.lm_state is not None else None,
-            )
-        )
-
-
-def _encoded(domain: Domain, candidate: Any) -> Any:
-    try:
-        json.dumps(encoded := domain.encode(candidate))
-        return encoded
-    except Exception:  # an event is logged even for odd candidates
-        return repr(candidate)[:2000]
 
 
 def start(

@@ -1,0 +1,106 @@
+"""What a search leaves in its run directory: metrics lines, events, checkpoints.
+
+:class:`RunLogger` is the callback the run loop (:mod:`qd.runs`) hands to the search;
+it turns each iteration into rows of ``metrics.jsonl`` and ``events.jsonl`` and, every
+``checkpoint_every`` iterations, a :class:`~qd.checkpoints.Checkpoint`. Kept apart
+from the loop so that a sibling loop (:class:`~qd.population.PopulationSearch`) logs
+the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qd.checkpoints import Checkpoint
+from qd.domain import Domain
+from qd.metrics import vendi_score_of_features
+from qd.population import PopulationSearch
+from qd.run_dir import RunDirectory
+from qd.search import IterationResult, Search
+
+__all__ = ["RunLogger"]
+
+
+class RunLogger:
+    """Callback that writes metrics, events and periodic checkpoints of a search."""
+
+    def __init__(
+        self,
+        run: RunDirectory,
+        domain: Domain,
+        *,
+        checkpoint_every: int,
+        extra_metrics: Callable[[], dict[str, Any]] | None = None,
+        lm_state: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.run = run
+        self.domain = domain
+        self.checkpoint_every = checkpoint_every
+        self.extra_metrics = extra_metrics
+        self.lm_state = lm_state  # kept in checkpoints, so `qd resume` continues LM counters
+        self.has_features = type(domain).features is not Domain.features
+        # cell -> (candidate, its features): only new elites are asked for features,
+        # which may be costly (symbolic regression evaluates the formula again).
+        self._features: dict[int, tuple[Any, Any]] = {}
+
+    def _vendi(self, search: Search) -> dict[str, float]:
+        """The elites' Vendi score for the curve in reports (cheap: d x d eigenvalues)."""
+        known, self._features = self._features, {}
+        for elite in search.archive.elites():
+            hit = known.get(elite.cell)
+            if hit is None or hit[0] is not elite.candidate:
+                hit = (elite.candidate, self.domain.features(elite.candidate, elite.info))
+            self._features[elite.cell] = hit
+        vectors = [v for _, v in self._features.values() if v is not None]
+        if len(vectors) < 2:
+            return {}
+        return {"vendi": round(vendi_score_of_features(np.asarray(vectors, dtype=float)), 6)}
+
+    def __call__(self, search: Search, result: IterationResult) -> None:
+        self.run.append(
+            self.run.events_path,
+            [
+                {
+                    "iteration": result.iteration,
+                    "event": "invalid",
+                    "reason": evaluation.invalid_reason,
+                    "candidate": _encoded(self.domain, candidate),
+                    "info": evaluation.info,
+                }
+                for candidate, evaluation in result.invalid
+            ],
+        )
+        extra = self.extra_metrics() if self.extra_metrics else {}
+        diversity = self._vendi(search) if self.has_features else {}
+        own = self.domain.run_metrics()
+        self.run.append(self.run.metrics_path, [{**result.metrics(), **diversity, **own, **extra}])
+        if result.iteration % self.checkpoint_every == 0:
+            self.checkpoint(search)
+
+    def checkpoint(self, search: Search | PopulationSearch) -> Path:
+        centroids = search.archive.centroids
+        own_state = getattr(search, "checkpoint_state", None)
+        return self.run.write_checkpoint(
+            Checkpoint(
+                iteration=search.iteration,
+                evaluations=search.evaluations,
+                rng_state=search.rng.bit_generator.state,
+                records=search.archive.to_records(self.domain),
+                centroids=None if centroids is None else centroids.tolist(),
+                state=own_state() if callable(own_state) else None,
+                lm=self.lm_state() if self.lm_state is not None else None,
+            )
+        )
+
+
+def _encoded(domain: Domain, candidate: Any) -> Any:
+    try:
+        json.dumps(encoded := domain.encode(candidate))
+        return encoded
+    except Exception:  # an event is logged even for odd candidates
+        return repr(candidate)[:2000]
