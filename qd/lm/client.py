@@ -16,29 +16,35 @@ never an exception that ends the batch (only an open breaker ends it)::
     texts = [r.text if isinstance(r, Completion) else None for r in replies]
     lm.usage.snapshot()  # {"requests": 12, "prompt_tokens": ..., "cache_hits": 0, ...}
 
-Settings live in :mod:`qd.lm.settings`, replies and errors in :mod:`qd.lm.replies` and
-:mod:`qd.lm.errors`; they are re-exported here, where they always were.
+This module is the client alone. Settings live in :mod:`qd.lm.settings`, replies and
+errors in :mod:`qd.lm.replies` and :mod:`qd.lm.errors` (re-exported here, where they
+always were), request seeds and cache keys in :mod:`qd.lm.sampling`, and the HTTP and
+event-loop plumbing it shares with the embedder in :mod:`qd.lm.transport`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import threading
 import time
 import weakref
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
-from qd.lm.cache import LMCache, cache_key
-from qd.lm.errors import BODY_HEAD, FailedChild, LMError, LMUnavailableError
+from qd.lm.cache import LMCache
+from qd.lm.errors import FailedChild, LMError, LMUnavailableError
 from qd.lm.faults import CircuitBreaker, EventLog, send_with_retries
-from qd.lm.replies import Completion, as_lm_error, chat_params, parse_chat, parse_completion
+from qd.lm.replies import (
+    Completion,
+    as_lm_error,
+    body_head,
+    chat_params,
+    parse_chat,
+    parse_completion,
+)
+from qd.lm.sampling import RESERVED, RequestKeys, check_sampling, is_stochastic
 from qd.lm.settings import (
     ENV_API_KEY,
     ENV_BASE_URL,
@@ -47,6 +53,7 @@ from qd.lm.settings import (
     LMSettings,
     settings_from_env,
 )
+from qd.lm.transport import loopback_http_client, run_sync
 from qd.lm.usage import Usage
 
 __all__ = [
@@ -66,11 +73,10 @@ __all__ = [
 
 T = TypeVar("T")
 
-# Request fields that the client sets itself, or that would break one-reply-per-request.
-_RESERVED = frozenset({"model", "prompt", "messages", "stream", "stream_options"})
-_SEEN_KEY = 20  # hex digits of a request's key that its occurrence counter is kept under
-
-# Kept for code that imported the private names before the split.
+# Kept for code that imported the private names before the splits.
+_RESERVED = RESERVED
+_stochastic = is_stochastic
+_body_head = body_head
 _as_lm_error = as_lm_error
 _chat_params = chat_params
 _parse_chat = parse_chat
@@ -81,49 +87,6 @@ _parse_completion = parse_completion
 class _LoopState:
     client: Any  # openai.AsyncOpenAI, bound to one event loop
     semaphore: asyncio.Semaphore
-
-
-def loopback_http_client(base_url: str | None) -> Any:
-    """An httpx client that ignores proxy variables, for loopback servers; else None.
-
-    A proxy from the environment must not swallow the embedded server's requests.
-    """
-    from openai import DefaultAsyncHttpxClient
-
-    host = urlparse(base_url or "").hostname or ""
-    if host in {"127.0.0.1", "localhost", "::1"}:
-        return DefaultAsyncHttpxClient(trust_env=False)
-    return None
-
-
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine from sync code, also from inside a running loop (a notebook).
-
-    Inside a loop the coroutine runs on a fresh loop in a worker thread.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(make())
-    box: dict[str, Any] = {}
-
-    def worker() -> None:
-        try:
-            box["value"] = asyncio.run(make())
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=worker, name="qd-lm", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-def _stochastic(sampling: Mapping[str, Any]) -> bool:
-    temperature = sampling.get("temperature")
-    return sampling.get("seed") is None and (temperature is None or temperature > 0)
 
 
 class LM:
@@ -179,7 +142,7 @@ class LM:
             )
         self.settings = settings
         self.cache = LMCache(cache) if isinstance(cache, str | Path) else cache
-        self.seed = None if seed is None else int(seed)
+        self._keys = RequestKeys(seed)
         self.usage = Usage()
         self.embedder = embedder
         self.events = events or (breaker.events if breaker and breaker.events else EventLog())
@@ -187,8 +150,6 @@ class LM:
             settings.max_consecutive_failures, events=self.events
         )
         self.supervisor = supervisor
-        self._seen: Counter[str] = Counter()
-        self._seen_lock = threading.Lock()
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary()
         )
@@ -234,9 +195,7 @@ class LM:
         docstring); carried across a resume, the k-th identical request of the run gets
         the same cache entry and derived seed as it would have without the interruption.
         """
-        with self._seen_lock:
-            seen = dict(self._seen)
-        state: dict[str, Any] = {"usage": self.usage.snapshot(), "seen": seen}
+        state: dict[str, Any] = {"usage": self.usage.snapshot(), "seen": self._keys.snapshot()}
         if self.embedder is not None and hasattr(self.embedder, "usage"):
             state["embedding_usage"] = self.embedder.usage.snapshot()
         return state
@@ -246,8 +205,7 @@ class LM:
         if "usage" in state:
             self.usage.restore(state["usage"])
         if "seen" in state:
-            with self._seen_lock:
-                self._seen = Counter({str(k): int(v) for k, v in state["seen"].items()})
+            self._keys.restore(state["seen"])
         if "embedding_usage" in state and self.embedder is not None:
             self.embedder.usage.restore(state["embedding_usage"])
 
@@ -277,45 +235,26 @@ class LM:
             if state is not None:
                 self._stale.append(state.client)
 
+    @property
+    def seed(self) -> int | None:
+        """The run seed that sampled requests' seeds are derived from (see the class)."""
+        return self._keys.seed
+
     def _prepare(
         self, kind: str, payload: Any, sampling: Mapping[str, Any]
     ) -> tuple[Mapping[str, Any], str | None]:
-        """One request's sampling (with its derived seed, if any) and its cache key.
-
-        Call in request order: the k-th identical sampled request is told apart by k.
-        """
-        if self.cache is None and (self.seed is None or not _stochastic(sampling)):
-            return sampling, None
-        base = cache_key(model=self.settings.model, kind=kind, payload=payload, sampling=sampling)
-        if not _stochastic(sampling):
-            return sampling, base
-        with self._seen_lock:
-            occurrence = self._seen[base[:_SEEN_KEY]]
-            self._seen[base[:_SEEN_KEY]] += 1
-        if self.seed is not None:
-            digest = hashlib.sha256(f"{self.seed}:{occurrence}:{base}".encode()).digest()
-            sampling = {**sampling, "seed": int.from_bytes(digest[:4], "big") >> 1}
-            occurrence = 0  # the seed now tells the occurrences apart
-        if self.cache is None:
-            return sampling, None
-        return sampling, cache_key(
+        """One request's sampling and cache key (:meth:`RequestKeys.prepare`)."""
+        return self._keys.prepare(
             model=self.settings.model,
             kind=kind,
             payload=payload,
             sampling=sampling,
-            occurrence=occurrence,
+            cached=self.cache is not None,
         )
 
     @staticmethod
     def _check_sampling(sampling: Mapping[str, Any]) -> None:
-        reserved = sorted(_RESERVED & set(sampling))
-        if reserved:
-            raise ValueError(
-                f"{', '.join(reserved)} cannot be a sampling parameter: the client sets "
-                "model, prompt and messages itself and does not stream"
-            )
-        if sampling.get("n", 1) != 1:
-            raise ValueError("n must be 1: send the request several times (or vary seed)")
+        check_sampling(sampling)
 
     async def _request(
         self,
@@ -349,7 +288,7 @@ class LM:
                     timeout=seconds_left,
                     **dict(sampling),
                 )
-            body = _body_head(raw.http_response)
+            body = body_head(raw.http_response)
             try:
                 reply = raw.parse()
             except Exception as exc:  # not JSON, or not the JSON asked for
@@ -519,11 +458,3 @@ class LM:
     ) -> list[Completion | LMError]:
         """Chat completions for a batch of conversations; see :meth:`complete_many`."""
         return self._run(lambda: self.achat_many(conversations, **sampling))
-
-
-def _body_head(response: Any) -> str | None:
-    """The first characters of a reply's body, for errors that quote it."""
-    try:
-        return response.content[: BODY_HEAD * 4].decode("utf-8", "replace")[:BODY_HEAD]
-    except Exception:  # no body to quote
-        return None

@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from qd.lm.cache import LMCache, cache_key
-from qd.lm.client import loopback_http_client, run_sync
 from qd.lm.errors import LMError, LMUnavailableError
 from qd.lm.faults import CircuitBreaker, EventLog, send_with_retries
 from qd.lm.replies import as_lm_error
 from qd.lm.settings import LMSettings
+from qd.lm.transport import loopback_http_client, run_sync
 from qd.lm.usage import Usage
 
 __all__ = ["ENV_EMBED_BASE_URL", "ENV_EMBED_MODEL", "Embedder", "embedding_settings_from_env"]

@@ -16,7 +16,14 @@ from typing import Any
 
 from qd.lm.errors import BODY_HEAD, LMError
 
-__all__ = ["Completion", "as_lm_error", "chat_params", "parse_chat", "parse_completion"]
+__all__ = [
+    "Completion",
+    "as_lm_error",
+    "body_head",
+    "chat_params",
+    "parse_chat",
+    "parse_completion",
+]
 
 
 @dataclass
@@ -207,3 +214,11 @@ def as_lm_error(exc: BaseException, *, body: str | None = None) -> LMError:
             body=body,
         )
     return LMError(f"{type(exc).__name__}: {exc}", kind="error", exception=type(exc).__name__)
+
+
+def body_head(response: Any) -> str | None:
+    """The first characters of a reply's body, for errors that quote it."""
+    try:
+        return response.content[: BODY_HEAD * 4].decode("utf-8", "replace")[:BODY_HEAD]
+    except Exception:  # no body to quote
+        return None
