@@ -1,7 +1,8 @@
 """The level: blocks on the 20 x 16 grid of ChatGPT4PCG, after all drops have settled.
 
-Shared by the parser (programs -> drops), the converter (drops -> Level), the XML
-export, the physics check and the renderer, so they all agree on one picture.
+Shared by the parser (programs -> drops), the reply extractors, the converter (drops ->
+Level), the XML export, the physics check and the renderer, so they all agree on one
+picture; :class:`LevelParseError` is here because both readers of a reply raise it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,26 @@ GRID_HEIGHT = 16
 BlockType = Literal["b11", "b31", "b13"]
 BLOCK_SIZE: dict[str, tuple[int, int]] = {"b11": (1, 1), "b31": (3, 1), "b13": (1, 3)}
 """Width and height of each block type, in grid cells."""
+BLOCK_TYPES: tuple[str, ...] = tuple(BLOCK_SIZE)
+"""The block types ``drop_block`` accepts, spelled as in the competition."""
+
+
+class LevelParseError(ValueError):
+    """A program we refuse to read, with the line and the construct that caused it.
+
+    A :class:`ValueError`, so callers that treat bad candidates as bad values need no
+    special case. ``str(error)`` starts with ``line N:`` when the line is known.
+
+    Attributes:
+        line: 1-based line in the extracted code, or None when the problem is the whole
+            program (no calls at all, too long).
+        construct: short name of what was refused ("an import", "a while loop", ...).
+    """
+
+    def __init__(self, message: str, *, line: int | None = None, construct: str = "") -> None:
+        super().__init__(f"line {line}: {message}" if line else message)
+        self.line = line
+        self.construct = construct
 
 
 @dataclass(frozen=True)

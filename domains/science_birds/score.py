@@ -20,7 +20,8 @@ import typer
 from domains.science_birds.audit import JUDGES, judged_trials
 from domains.science_birds.classifier import LETTERS
 from domains.science_birds.domain import ScienceBirdsLetters
-from domains.science_birds.language import LevelParseError, competition_drops, extract_code
+from domains.science_birds.extract import competition_drops, extract_code
+from domains.science_birds.level import LevelParseError
 from domains.science_birds.scoring import (
     LetterScore,
     TrialResult,
