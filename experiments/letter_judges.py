@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domains.science_birds import train_classifier as tc
+from domains.science_birds import letter_data
 from domains.science_birds.classifier import DEFAULT_WEIGHTS, LETTERS, LetterClassifier
 from domains.science_birds.domain import example_program
 from domains.science_birds.fit_glyph_judge import (
@@ -56,9 +56,9 @@ def block_art_levels(rng: np.random.Generator, per_font: int) -> tuple[list[Leve
     for font in FONT_FILES[::3]:
         for label, letter in enumerate(LETTERS):
             for _ in range(per_font):
-                grid = tc.letter_grid(rng, font, letter, tc.HELDOUT_HEIGHTS)
-                blocks = tc._edit(tc.decompose(grid, rng), rng)
-                cells = sorted({c for b in blocks for c in tc._cells(b)})
+                grid = letter_data.letter_grid(rng, font, letter, letter_data.HELDOUT_HEIGHTS)
+                blocks = letter_data.edit_blocks(letter_data.decompose(grid, rng), rng)
+                cells = sorted({c for b in blocks for c in letter_data.block_cells(b)})
                 poses = [((c + 0.5) * CELL_SIZE, (r + 0.5) * CELL_SIZE, 0.0) for c, r in cells]
                 levels.append((poses, ["b11"] * len(poses)))
                 labels.append(label)
