@@ -21,7 +21,7 @@ class Polygons(Domain):
         self.measures = (
             Measure.uniform("vertices", 3, max_vertices + 1, max_vertices - 2),
             # Explicit edges: fine bins for squat shapes, coarse ones for long thin ones.
-            Measure.with_edges("elongation", [1, 1.1, 1.25, 1.5, 2, 3, 5, 10], label="long/short"),
+            Measure.with_edges("elongation", [1, 1.1, 1.25, 1.5, 2, 3, 5, 10], title="long/short"),
         )
 
     def initial(self, n: int, rng: np.random.Generator) -> list[tuple]:

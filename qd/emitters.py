@@ -7,6 +7,7 @@ and levels. They only ``ask``: the archive itself is what they learn from.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,12 @@ class OperatorEmitter(EmitterBase):
 
     While the archive is empty it asks the domain for random initial candidates
     instead, as pyribs' emitters start from ``x0``.
+
+    Two archives, one store: :attr:`candidate_archive` is the engine's
+    :class:`~qd.archive.Archive` (candidate objects, parents drawn from it), and
+    ``archive`` (set by pyribs' ``EmitterBase``, which requires one) is the pyribs archive
+    inside it, holding the same cells. Read parents from the first; the second is there
+    for pyribs.
 
     Args:
         archive: The archive parents are drawn from.
@@ -49,19 +56,29 @@ class OperatorEmitter(EmitterBase):
         )
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self.qd_archive = archive
+        self.candidate_archive = archive
         self.operator = operator
         self.initial = initial
         self.batch_size = int(batch_size)
         self.rng = rng
         self.parents = parents
 
+    @property
+    def qd_archive(self) -> Archive:
+        """Deprecated name of :attr:`candidate_archive` (kept for one release)."""
+        warnings.warn(
+            "OperatorEmitter.qd_archive is now OperatorEmitter.candidate_archive",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.candidate_archive
+
     def ask(self) -> np.ndarray:
-        if self.qd_archive.empty:
+        if self.candidate_archive.empty:
             return object_array(list(self.initial(self.batch_size, self.rng)))
         if self.operator.batch is not None:
             return object_array(list(self.operator.batch(self.batch_size, self.rng)))
-        pick = self.parents(self.qd_archive)
+        pick = self.parents(self.candidate_archive)
         children = []
         for _ in range(self.batch_size):
             parents = pick(self.operator.arity, self.rng)

@@ -147,7 +147,7 @@ class _AxisLayout:
     edges: np.ndarray
     ticks: np.ndarray | None
     ticklabels: list[str] | None
-    label: str
+    title: str
 
 
 def _auto_scale(measure: Measure) -> Scale:
@@ -159,15 +159,15 @@ def _layout(measure: Measure, scale: Scale | None) -> _AxisLayout:
     bins = measure.bins
     index_edges = np.arange(bins + 1, dtype=float)
     if measure.kind == "categorical":
-        return _AxisLayout(index_edges, index_edges[:-1] + 0.5, list(measure.labels), measure.label)
+        return _AxisLayout(index_edges, index_edges[:-1] + 0.5, list(measure.labels), measure.title)
     if (scale or _auto_scale(measure)) == "true":
-        return _AxisLayout(np.asarray(measure.bounds, dtype=float), None, None, measure.label)
+        return _AxisLayout(np.asarray(measure.bounds, dtype=float), None, None, measure.title)
     step = max(1, math.ceil((bins + 1) / 21))
     positions = list(range(0, bins + 1, step))
     if positions[-1] != bins:
         positions.append(bins)
     labels = [f"{measure.bounds[i]:.6g}" for i in positions]
-    return _AxisLayout(index_edges, np.asarray(positions, dtype=float), labels, measure.label)
+    return _AxisLayout(index_edges, np.asarray(positions, dtype=float), labels, measure.title)
 
 
 def _grid_heatmap(
@@ -211,7 +211,7 @@ def _grid_heatmap(
 
 def _apply_layout(ax: Axes, layout: _AxisLayout, which: Literal["x", "y"]) -> None:
     set_label = ax.set_xlabel if which == "x" else ax.set_ylabel
-    set_label(layout.label)
+    set_label(layout.title)
     if layout.ticks is None:
         return
     set_ticks = ax.set_xticks if which == "x" else ax.set_yticks
@@ -253,9 +253,9 @@ def _cvt_heatmap(
         )
     else:
         _voronoi_heatmap(archive, ax, colours, vmin, vmax)
-    ax.set_xlabel(archive.measures[0].label)
+    ax.set_xlabel(archive.measures[0].title)
     if count == 2:
-        ax.set_ylabel(archive.measures[1].label)
+        ax.set_ylabel(archive.measures[1].title)
     else:
         ax.set_yticks([])
 

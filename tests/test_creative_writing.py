@@ -75,7 +75,7 @@ def test_axes_take_the_measured_judges_and_any_axis_can_come_from_anchors():
     mood = {"anchors": [["a calm story", "a quiet tale"], "a frantic chase"]}
     custom = CreativeWriting(descriptors=["genre", "mood"], judges={"mood": mood})
     assert custom.measures[1].name == "mood"
-    assert custom.measures[1].label == "mood: 'a calm story' to 'a frantic chase'"
+    assert custom.measures[1].title == "mood: 'a calm story' to 'a frantic chase'"
 
 
 @pytest.mark.parametrize(

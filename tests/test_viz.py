@@ -59,7 +59,7 @@ def saved(figure: Figure, path: Path) -> Path:
 
 
 def test_uniform_1d_strip(tmp_path: Path) -> None:
-    archive = filled([Measure.uniform("size", 0, 50, 10, label="tree size")], [(3,), (27,), (49,)])
+    archive = filled([Measure.uniform("size", 0, 50, 10, title="tree size")], [(3,), (27,), (49,)])
     figure = archive_heatmap(archive)
     mesh = mesh_of(figure)
     assert mesh.get_array().shape == (1, 10)
@@ -71,7 +71,7 @@ def test_uniform_1d_strip(tmp_path: Path) -> None:
 
 
 def test_uniform_2d_grid(tmp_path: Path) -> None:
-    measures = [Measure.uniform("x", -1, 1, 8), Measure.uniform("y", 0, 4, 5, label="depth")]
+    measures = [Measure.uniform("x", -1, 1, 8), Measure.uniform("y", 0, 4, 5, title="depth")]
     points = [(-0.9, 0.1), (0.0, 2.0), (0.95, 3.9), (0.5, 1.0)]
     archive = filled(measures, points)
     figure = archive_heatmap(archive, title="demo")
@@ -87,7 +87,7 @@ def test_uniform_2d_grid(tmp_path: Path) -> None:
 
 
 def test_qdaif_edges_pick_index_scale(tmp_path: Path) -> None:
-    measures = [Measure.with_edges("sentiment", QDAIF_EDGES, label="sentiment")]
+    measures = [Measure.with_edges("sentiment", QDAIF_EDGES, title="sentiment")]
     measures.append(Measure.uniform("length", 0, 1, 4))
     archive = filled(measures, [(0.001, 0.1), (0.0072, 0.6), (0.5, 0.3), (0.993, 0.9)])
     auto = archive_heatmap(archive)  # widths differ 60x: index scale for that axis only
@@ -110,8 +110,8 @@ def test_qdaif_edges_pick_index_scale(tmp_path: Path) -> None:
 
 def test_categorical_2d_labels(tmp_path: Path) -> None:
     measures = [
-        Measure.categorical("genre", GENRES, label="genre"),
-        Measure.categorical("tone", TONES, label="tone"),
+        Measure.categorical("genre", GENRES, title="genre"),
+        Measure.categorical("tone", TONES, title="tone"),
     ]
     archive = filled(measures, [("haiku", "dark"), ("ballad", "happy"), ("sonnet", "dark")])
     figure = archive_heatmap(archive)

@@ -200,7 +200,7 @@ class CreativeWriting(Domain):
         self.judge_top_logprobs = int(judge_top_logprobs)
         edges = QDAIF_EDGES_20 if len(self.axes) == 1 else QDAIF_EDGES_10
         self.measures = tuple(
-            Measure.with_edges(name, edges, label=_axis_label(name, axis, self.judge_specs[name]))
+            Measure.with_edges(name, edges, title=_axis_label(name, axis, self.judge_specs[name]))
             for name, axis in zip(axes, self.axes, strict=True)
         )
         self.novelty = NoveltyFilter(novelty_threshold) if novelty_threshold else None

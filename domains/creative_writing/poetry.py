@@ -58,8 +58,8 @@ class Poetry(Domain):
         self.min_chars = int(min_chars)
         self.judge_top_logprobs = int(judge_top_logprobs)
         self.measures = (
-            Measure.categorical("genre", GENRES, label="genre"),
-            Measure.categorical("tone", TONES, label="tone"),
+            Measure.categorical("genre", GENRES, title="genre"),
+            Measure.categorical("tone", TONES, title="tone"),
         )
         self._lm = None
         self._archive = None

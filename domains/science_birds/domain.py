@@ -316,13 +316,13 @@ class ScienceBirdsLetters(Domain):
 
 def _measure(descriptor: str, max_drops: int) -> Measure:
     if descriptor == "width":
-        return Measure.uniform("width", 1, GRID_WIDTH + 1, GRID_WIDTH, label="width (columns)")
+        return Measure.uniform("width", 1, GRID_WIDTH + 1, GRID_WIDTH, title="width (columns)")
     if descriptor == "height":
-        return Measure.uniform("height", 1, GRID_HEIGHT + 1, GRID_HEIGHT, label="height (rows)")
+        return Measure.uniform("height", 1, GRID_HEIGHT + 1, GRID_HEIGHT, title="height (rows)")
     if descriptor == "blocks":
         bins = max(1, min(max_drops, 20))
-        return Measure.uniform("blocks", 1, max_drops + 1, bins, label="blocks")
-    return Measure.uniform("b13_share", 0, 1, 10, label="share of upright (b13) blocks")
+        return Measure.uniform("blocks", 1, max_drops + 1, bins, title="blocks")
+    return Measure.uniform("b13_share", 0, 1, 10, title="share of upright (b13) blocks")
 
 
 def _describe(level: Level) -> dict[str, float]:

@@ -128,18 +128,18 @@ class SymbolicRegression(Domain):
     def _measure(self, descriptor: str) -> Measure:
         if descriptor == "size":
             return Measure.uniform(
-                "size", 1, self.max_size + 1, self.max_size // 2, label="tree size (nodes)"
+                "size", 1, self.max_size + 1, self.max_size // 2, title="tree size (nodes)"
             )
         if descriptor == "depth":
             return Measure.uniform(
-                "depth", 0, self.max_depth + 1, self.max_depth + 1, label="tree depth"
+                "depth", 0, self.max_depth + 1, self.max_depth + 1, title="tree depth"
             )
         if descriptor == "nonlinear":
             return Measure.uniform(
-                "nonlinear", 0, 11, 11, label="nonlinear functions (last bin: 10+)"
+                "nonlinear", 0, 11, 11, title="nonlinear functions (last bin: 10+)"
             )
         n = self.benchmark.n_vars
-        return Measure.uniform("variables", 0, n + 1, n + 1, label="distinct variables")
+        return Measure.uniform("variables", 0, n + 1, n + 1, title="distinct variables")
 
     # --- the contract -------------------------------------------------------------
 
