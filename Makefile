@@ -37,7 +37,7 @@ bench: install
 	$(PY) bench/embeddings.py
 
 lint: install
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -132,7 +132,7 @@ class Archive:
         self.kind = kind
         self.qd_score_offset = float(qd_score_offset)
         self._categorical = all(m.kind == "categorical" for m in self.measures)
-        common = {
+        common: dict[str, Any] = {
             "solution_dim": (),
             "solution_dtype": object,
             "qd_score_offset": self.qd_score_offset,
@@ -144,10 +144,14 @@ class Archive:
                     "archive kind 'cvt' needs uniform measures; use kind 'grid' for "
                     "explicit edges or categorical axes"
                 )
-            if centroids is None and not cells:
+            if centroids is not None:
+                layout: np.ndarray | int = np.asarray(centroids)
+            elif cells:
+                layout = int(cells)
+            else:
                 raise ValueError("archive kind 'cvt' needs 'cells' (number of centroids)")
-            self._archive: ArchiveBase = CVTArchive(
-                centroids=np.asarray(centroids) if centroids is not None else int(cells),
+            self._archive: CVTArchive | CategoricalArchive | GridArchive = CVTArchive(
+                centroids=layout,
                 ranges=[(m.low, m.high) for m in self.measures],
                 seed=seed,
                 **common,
@@ -174,7 +178,7 @@ class Archive:
 
     @property
     def centroids(self) -> np.ndarray | None:
-        return self._archive.centroids if self.kind == "cvt" else None
+        return self._archive.centroids if isinstance(self._archive, CVTArchive) else None
 
     def coordinates(self, measures: Sequence[Sequence[Any]]) -> np.ndarray:
         """Raw measure tuples -> the coordinates the pyribs archive indexes by."""

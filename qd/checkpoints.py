@@ -95,7 +95,8 @@ def _rng_state(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise CheckpointError(f"rng: expected a generator state object, got {_short(value)}")
     try:
-        np.random.PCG64().state = value
+        # numpy's stubs want its TypedDict; any dict is tried, and refused below if bad.
+        np.random.PCG64().state = value  # type: ignore[assignment]
     except (ValueError, TypeError, KeyError, OverflowError) as error:
         raise CheckpointError(f"rng: not a PCG64 generator state ({error})") from None
     return value

@@ -189,7 +189,7 @@ class ExperimentConfig(_Section):
         Raises:
             ConfigError: Unknown domain, unknown option, or a value the domain refuses.
         """
-        name = self.domain.get("name")
+        name = self.domain["name"]  # the validator made sure there is one
         try:
             cls = load_domain_class(name)
         except UnknownDomainError as error:
@@ -274,7 +274,7 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
         raise ConfigError(explain(error, ExperimentConfig)) from None
 
 
-def _check_option_types(cls: type, options: dict[str, Any]) -> None:
+def _check_option_types(cls: type[Domain], options: dict[str, Any]) -> None:
     """Refuse options whose type the domain's ``__init__`` annotations rule out.
 
     TOML has lists where Python code says tuple, so a list also passes as a tuple.
@@ -311,7 +311,7 @@ def _blamed_key(message: str, options: dict[str, Any]) -> str:
     return "domain"
 
 
-def _accepted_options(cls: type) -> set[str] | None:
+def _accepted_options(cls: type[Domain]) -> set[str] | None:
     parameters = inspect.signature(cls.__init__).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "JudgeScore",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-def _arrays(p: Sequence[float], y: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(p: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     p_arr = np.asarray(p, dtype=np.float64)
     y_arr = np.asarray(y, dtype=int)
     if p_arr.shape != y_arr.shape or p_arr.ndim != 1:
@@ -42,7 +43,7 @@ def _arrays(p: Sequence[float], y: Sequence[int]) -> tuple[np.ndarray, np.ndarra
     return p_arr, y_arr
 
 
-def accuracy(p: Sequence[float], y: Sequence[int]) -> float:
+def accuracy(p: ArrayLike, y: ArrayLike) -> float:
     """Share right at threshold 0.5 (a tie at exactly 0.5 counts as half right)."""
     p_arr, y_arr = _arrays(p, y)
     if p_arr.size == 0:
@@ -51,7 +52,7 @@ def accuracy(p: Sequence[float], y: Sequence[int]) -> float:
     return float(right.mean())
 
 
-def auc(p: Sequence[float], y: Sequence[int]) -> float:
+def auc(p: ArrayLike, y: ArrayLike) -> float:
     """Area under the ROC curve: P(a random positive scores above a random negative).
 
     Ties count half (the Mann-Whitney statistic). NaN when one class is absent.
@@ -65,7 +66,7 @@ def auc(p: Sequence[float], y: Sequence[int]) -> float:
     return float((greater + 0.5 * ties) / (pos.size * neg.size))
 
 
-def expected_calibration_error(p: Sequence[float], y: Sequence[int], bins: int = 10) -> float:
+def expected_calibration_error(p: ArrayLike, y: ArrayLike, bins: int = 10) -> float:
     """ECE: the bin-size-weighted gap between mean confidence and accuracy.
 
     Confidence is ``max(p, 1 - p)`` for the predicted class, in ``bins`` equal bins.

@@ -48,7 +48,7 @@ class RunLogger:
         # which may be costly (symbolic regression evaluates the formula again).
         self._features: dict[int, tuple[Any, Any]] = {}
 
-    def _vendi(self, search: Search) -> dict[str, float]:
+    def _vendi(self, search: Search | PopulationSearch) -> dict[str, float]:
         """The elites' Vendi score for the curve in reports (cheap: d x d eigenvalues)."""
         known, self._features = self._features, {}
         for elite in search.archive.elites():
@@ -61,7 +61,7 @@ class RunLogger:
             return {}
         return {"vendi": round(vendi_score_of_features(np.asarray(vectors, dtype=float)), 6)}
 
-    def __call__(self, search: Search, result: IterationResult) -> None:
+    def __call__(self, search: Search | PopulationSearch, result: IterationResult) -> None:
         self.run.append(
             self.run.events_path,
             [
@@ -89,7 +89,7 @@ class RunLogger:
             Checkpoint(
                 iteration=search.iteration,
                 evaluations=search.evaluations,
-                rng_state=search.rng.bit_generator.state,
+                rng_state=dict(search.rng.bit_generator.state),
                 records=search.archive.to_records(self.domain),
                 centroids=None if centroids is None else centroids.tolist(),
                 state=own_state() if callable(own_state) else None,

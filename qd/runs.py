@@ -93,7 +93,7 @@ def execute(
     restart: bool = False,
     dask_scheduler: str | None = None,
     notify: Callable[[str], None] | None = None,
-) -> Search:
+) -> Search | PopulationSearch:
     """Run (or resume) the search in ``run`` until the configured iterations.
 
     Ctrl-C once finishes the current iteration, writes a checkpoint and stops; twice
@@ -264,7 +264,9 @@ def lm_metrics(lm: Any) -> dict[str, Any]:
     return metrics
 
 
-def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Search:
+def _search(
+    run, config, domain, archive, rng, checkpoint, callbacks, lm
+) -> Search | PopulationSearch:
     logger = RunLogger(
         run,
         domain,
@@ -316,10 +318,8 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Sea
 
 def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Search | PopulationSearch:
     """The configured loop: MAP-Elites, or the generational population loop."""
-    done = {
-        "iteration": checkpoint.iteration if checkpoint else 0,
-        "evaluations": checkpoint.evaluations if checkpoint else 0,
-    }
+    iteration = checkpoint.iteration if checkpoint else 0
+    evaluations = checkpoint.evaluations if checkpoint else 0
     if config.search.loop == "population":
         search = PopulationSearch(
             domain,
@@ -328,7 +328,8 @@ def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Search 
             population_size=config.search.batch_size,
             elitism=config.search.elitism,
             evaluator=evaluator,
-            **done,
+            iteration=iteration,
+            evaluations=evaluations,
         )
         if checkpoint is not None:
             if not (checkpoint.state or {}).get("population"):
@@ -350,7 +351,8 @@ def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Search 
             emitters=config.search.emitters,
             evaluator=evaluator,
             parents=config.search.parents,
-            **done,
+            iteration=iteration,
+            evaluations=evaluations,
         )
     except ValueError as error:
         raise ConfigError(f"search.parents: {error}") from None

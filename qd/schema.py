@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 __all__ = ["did_you_mean", "explain"]
 
@@ -63,7 +64,7 @@ def did_you_mean(key: str, options: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _line(detail: dict[str, Any], model: type[BaseModel], prefix: str) -> str:
+def _line(detail: ErrorDetails, model: type[BaseModel], prefix: str) -> str:
     loc = tuple(detail["loc"])
     path = _path(prefix, loc)
     kind, value, ctx = detail["type"], detail.get("input"), detail.get("ctx") or {}

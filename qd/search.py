@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from qd.domain import Domain, Evaluation, Operator
 from qd.emitters import OperatorEmitter
 from qd.evaluation import Evaluator, InProcessEvaluator, cost, improved
 from qd.parents import ParentSelection, resolve_parents
+
+if TYPE_CHECKING:
+    from qd.population import PopulationSearch
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,9 @@ class IterationResult:
         }
 
 
-Callback = Callable[["Search", IterationResult], None]
+# Called after each iteration with the loop that ran it: a Search, or its sibling the
+# generational PopulationSearch (same callbacks, same run directory).
+Callback = Callable[["Search | PopulationSearch", IterationResult], None]
 
 
 class Search:

@@ -11,7 +11,7 @@ when one table holds many comparisons.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +45,7 @@ class Comparison:
         return 2 * self.a12 - 1
 
 
-def vargha_delaney_a(a: Sequence[float], b: Sequence[float]) -> float:
+def vargha_delaney_a(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     """P(a > b) + P(a == b) / 2 over all pairs (the common-language effect size).
 
     Raises:
@@ -105,7 +105,7 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def _sample(values: Sequence[float], name: str) -> np.ndarray:
+def _sample(values: Iterable[float | None], name: str) -> np.ndarray:
     array = np.asarray([v for v in values if v is not None], dtype=float)
     array = array[~np.isnan(array)]
     if not len(array):

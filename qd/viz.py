@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from matplotlib import colormaps
@@ -341,7 +341,7 @@ def _summary(archive: Archive) -> str:
 
 def _figure_and_axes(ax: Axes | None, *, one_row: bool) -> tuple[Figure, Axes]:
     if ax is not None:
-        return ax.figure, ax
+        return cast(Figure, ax.figure), ax  # an Axes made by the caller, on a whole Figure
     figure = Figure(figsize=(8.0, 2.0) if one_row else (7.0, 5.5), layout="constrained")
     return figure, figure.add_subplot()
 
@@ -432,7 +432,7 @@ def compare_curves(
         figure = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = figure.add_subplot()
     else:
-        figure = ax.figure
+        figure = cast(Figure, ax.figure)  # an Axes made by the caller, on a whole Figure
     for colour, (method, seeds) in enumerate(runs.items()):
         xs, table = _aligned(method, seeds, key, x)
         mean = table.mean(axis=0)

@@ -244,8 +244,10 @@ class LM:
         self, kind: str, payload: Any, sampling: Mapping[str, Any]
     ) -> tuple[Mapping[str, Any], str | None]:
         """One request's sampling and cache key (:meth:`RequestKeys.prepare`)."""
+        model = self.settings.model
+        assert model, "__init__ refuses settings without a model"
         return self._keys.prepare(
-            model=self.settings.model,
+            model=model,
             kind=kind,
             payload=payload,
             sampling=sampling,

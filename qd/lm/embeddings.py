@@ -173,10 +173,12 @@ class Embedder:
                 missing[i : i + self.batch_size] for i in range(0, len(missing), self.batch_size)
             ]
             replies = run_sync(lambda: self._send_all(settings, chunks))
+            usable: list[np.ndarray | LMError] = []
             for reply in replies:  # the breaker opened: the batch (and the run) stops
                 if isinstance(reply, LMUnavailableError):
                     raise reply
-            for chunk, reply in zip(chunks, replies, strict=True):
+                usable.append(reply)
+            for chunk, reply in zip(chunks, usable, strict=True):
                 for j, text in enumerate(chunk):
                     found[text] = reply if isinstance(reply, LMError) else reply[j]
         return [found[t] for t in texts]
@@ -187,10 +189,11 @@ class Embedder:
         Raises:
             LMError: A request failed after retries, or a reply was unusable.
         """
-        rows = self.embed_many(texts)
-        for row in rows:
+        rows: list[np.ndarray] = []
+        for row in self.embed_many(texts):
             if isinstance(row, LMError):
                 raise row
+            rows.append(row)
         if not rows:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack(rows).astype(np.float32, copy=False)

@@ -94,8 +94,14 @@ class LMError(Exception):
 
 
 def _make_error(message: str, data: dict[str, Any]) -> LMError:
-    fields = {k: data.get(k) for k in ("kind", "status_code", "exception", "body")}
-    return LMError(message, **fields, attempts=data.get("attempts", 1))
+    return LMError(
+        message,
+        kind=data.get("kind", "error"),
+        status_code=data.get("status_code"),
+        exception=data.get("exception"),
+        body=data.get("body"),
+        attempts=data.get("attempts", 1),
+    )
 
 
 class LMUnavailableError(RuntimeError):

@@ -64,8 +64,9 @@ class EventLog:
         with self._lock:
             self._callback = callback
             rows, self.pending = list(self.pending), deque(maxlen=100)
-        for row in rows if callback is not None else ():
-            callback(row)
+        if callback is not None:
+            for row in rows:
+                callback(row)
 
     def emit(self, row: dict[str, Any]) -> None:
         """Record one row (``{"event": ..., ...}``)."""

@@ -299,6 +299,7 @@ class LocalServer:
         return self.start()
 
     def _launch(self, model: Path) -> None:
+        assert self.port is not None, "start() chooses the port before launching"
         command = server_command(
             model=model,
             host=self.host,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from qd.lm.errors import LMUnavailableError
 
@@ -113,7 +113,7 @@ class RunGuard:
             )
 
     @staticmethod
-    def ends_run(error: BaseException) -> bool:
+    def ends_run(error: BaseException) -> TypeGuard[LMUnavailableError]:
         """Whether ``error`` is the LM giving up (the run stops, checkpointed)."""
         return isinstance(error, LMUnavailableError)
 

@@ -64,7 +64,7 @@ class RequestKeys:
     def prepare(
         self,
         *,
-        model: str | None,
+        model: str,
         kind: str,
         payload: Any,
         sampling: Mapping[str, Any],

@@ -195,7 +195,7 @@ def settings_from_env(
     """
     env = os.environ if environ is None else environ
     base = defaults or LMSettings()
-    updates = {
+    updates: dict[str, Any] = {
         name: env[var]
         for name, var in (
             ("base_url", ENV_BASE_URL),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -32,7 +32,7 @@ def loopback_http_client(base_url: str | None) -> Any:
     return None
 
 
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine from sync code, also from inside a running loop (a notebook).
 
     Inside a loop the coroutine runs on a fresh loop in a worker thread.
