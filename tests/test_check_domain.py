@@ -1,15 +1,139 @@
-"""qd.testing.check_domain: passes good domains, and tells authors what they broke."""
+"""qd.testing.check_domain: passes good domains, and names every check a broken one fails.
+
+Toy domains defined inside a test cannot pickle (their class is not importable), so
+those tests look for their own check among the failures rather than for it alone.
+"""
 
 from __future__ import annotations
 
+import copy
 import random
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from domains.symbolic_regression import SymbolicRegression
-from qd.domain import Evaluation, Measure
-from qd.testing import check_domain
+from qd.domain import Domain, Evaluation, Measure, Operator
+from qd.testing import CHECK_NAMES, CHECKS, DomainCheckError, DomainCheckReport, check_domain
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Lists(Domain):
+    """Candidates are lists of ints (mutable, so a careless operator changes its parent);
+    objective = mean, measures = length and first value. Module level: it pickles."""
+
+    name = "lists"
+
+    def __init__(self) -> None:
+        self.measures = (Measure.uniform("length", 1, 6, 5), Measure.uniform("first", 0, 9, 3))
+
+    def initial(self, n: int, rng: np.random.Generator) -> list[list[int]]:
+        return [[int(v) for v in rng.integers(0, 10, size=3)] for _ in range(n)]
+
+    def variation(self) -> Operator:
+        def mutate(parents: Sequence[list[int]], rng: np.random.Generator) -> list[list[int]]:
+            child = list(parents[0])
+            child[int(rng.integers(len(child)))] = int(rng.integers(10))
+            return [child]
+
+        return Operator(mutate, arity=1, name="mutate")
+
+    def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        return [self.score(c) for c in batch]
+
+    def score(self, candidate: Any) -> Evaluation:
+        if not isinstance(candidate, list) or not all(type(v) is int for v in candidate):
+            return Evaluation.invalid(f"not a list of ints: {type(candidate).__name__}")
+        if not candidate:
+            return Evaluation.invalid("empty")
+        mean = sum(candidate) / len(candidate) / 9
+        return Evaluation(mean, (len(candidate), candidate[0]), {"total": sum(candidate)})
+
+
+class MutatesParent(Lists):
+    def variation(self) -> Operator:
+        def mutate(parents: Sequence[list[int]], rng: np.random.Generator) -> list[list[int]]:
+            parents[0][0] = int(rng.integers(10))  # in place: changes an elite
+            return [parents[0]]
+
+        return Operator(mutate, arity=1, name="in-place")
+
+
+class LosesInfo(Lists):
+    """decode keeps the first value only: objective, measures and info all change."""
+
+    def decode(self, data: list[int]) -> list[int]:
+        return data[:1]
+
+
+class Unpicklable(Lists):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = lambda x: x  # a lambda does not pickle
+
+
+class GlobalRandomInitial(Lists):
+    def initial(self, n: int, rng: np.random.Generator) -> list[list[int]]:
+        return [[random.randint(0, 9) for _ in range(3)] for _ in range(n)]
+
+
+class GlobalRandomVariation(Lists):
+    def variation(self) -> Operator:
+        def mutate(parents: Sequence[list[int]], rng: np.random.Generator) -> list[list[int]]:
+            child = list(parents[0])
+            child[0] = random.randint(0, 9)
+            return [child]
+
+        return Operator(mutate, arity=1, name="global-random")
+
+
+class ForgetsOptions(Lists):
+    """Pickles, but the copy scores with a different option (__reduce__ drops it)."""
+
+    def __init__(self, *, bonus: float = 0.0) -> None:
+        super().__init__()
+        self.bonus = bonus
+
+    def __reduce__(self):
+        return (type(self), ())
+
+    def score(self, candidate: Any) -> Evaluation:
+        result = super().score(candidate)
+        if not result.valid:
+            return result
+        return Evaluation(result.objective + self.bonus, result.measures, result.info)
+
+
+def failures_of(domain: Domain, **options: Any) -> dict[str, str]:
+    """Failed check name -> reason."""
+    with pytest.raises(DomainCheckError) as caught:
+        check_domain(domain, **options)
+    return dict(caught.value.report.failed)
+
+
+# --- good domains ---------------------------------------------------------------------
+
+
+def test_a_good_domain_passes_every_check_and_gets_a_report() -> None:
+    report = check_domain(Lists())
+    assert isinstance(report, DomainCheckReport) and report.ok
+    assert report.passed == CHECK_NAMES
+    assert str(report).startswith("Lists passed 13 checks: measures, initial")
+
+
+def test_the_checks_are_named_and_say_what_they_prove() -> None:
+    assert CHECK_NAMES == (
+        "measures", "initial", "evaluate_results", "info_is_json", "encode_json",
+        "round_trip", "bad_input", "pickle", "deterministic_initial", "variation",
+        "deterministic_variation", "parents_unchanged", "search",
+    )  # fmt: skip
+    assert all(check.promise for check in CHECKS)
 
 
 def test_symbolic_regression_passes() -> None:
@@ -30,10 +154,114 @@ def test_in_test_domains_pass(words, pairs) -> None:
     check_domain(pairs)  # tuples encoded as lists, decoded back
 
 
-def failure_of(domain) -> str:
-    with pytest.raises(AssertionError) as caught:
-        check_domain(domain)
-    return str(caught.value)
+def test_one_check_can_be_run_alone_and_unknown_names_are_refused() -> None:
+    report = check_domain(Unpicklable(), checks=["round_trip", "measures"])
+    assert report.passed == ("measures", "round_trip")  # in CHECKS order
+    assert failures_of(Unpicklable(), checks=[CHECKS[7]]).keys() == {"pickle"}
+    with pytest.raises(ValueError, match=r"unknown check.*'pickles'.*'pickle'"):
+        check_domain(Lists(), checks=["pickles"])
+
+
+# --- one broken promise each --------------------------------------------------------------
+
+
+def test_variation_that_changes_its_parent() -> None:
+    failed = failures_of(MutatesParent())
+    assert set(failed) == {"parents_unchanged"}
+    assert "operator 'in-place' changed parent" in failed["parents_unchanged"]
+    assert "copy.deepcopy" in failed["parents_unchanged"]
+
+
+def test_decode_that_loses_part_of_the_candidate() -> None:
+    failed = failures_of(LosesInfo())
+    assert {"round_trip", "search"} == set(failed)  # checkpoints lose it too
+    assert "encode(decode(encode(c))) differs from encode(c)" in failed["round_trip"]
+    assert "decode must rebuild everything encode wrote" in failed["round_trip"]
+
+
+def test_decode_that_keeps_the_score_but_not_the_info() -> None:
+    class DropsInfo(Lists):
+        """Objective and measures survive decode; the info's total does not."""
+
+        def decode(self, data):
+            return _Tagged(data)
+
+        def score(self, candidate):
+            result = super().score(list(candidate))
+            if isinstance(candidate, _Tagged) and result.valid:
+                return Evaluation(result.objective, result.measures, {"total": None})
+            return result
+
+    failed = failures_of(DropsInfo(), checks=["round_trip"])
+    assert "(info['total']: " in failed["round_trip"] and "!= None)" in failed["round_trip"]
+
+
+class _Tagged(list):
+    """A list that remembers it came out of decode."""
+
+
+def test_unpicklable_domain() -> None:
+    failed = failures_of(Unpicklable())
+    assert set(failed) == {"pickle"}
+    assert "does not pickle" in failed["pickle"] and "__reduce__" in failed["pickle"]
+
+
+def test_unpickled_copy_that_scores_differently() -> None:
+    failed = failures_of(ForgetsOptions(bonus=0.5))
+    assert set(failed) == {"pickle"}
+    assert "the unpickled domain scores" in failed["pickle"]
+    assert "objective" in failed["pickle"]
+
+
+def test_initial_that_uses_global_random() -> None:
+    failed = failures_of(GlobalRandomInitial())
+    assert set(failed) == {"deterministic_initial"}
+    assert "GlobalRandomInitial.initial is not deterministic" in failed["deterministic_initial"]
+    assert "from the rng argument" in failed["deterministic_initial"]
+
+
+def test_variation_that_uses_global_random() -> None:
+    failed = failures_of(GlobalRandomVariation())
+    assert set(failed) == {"deterministic_variation"}
+    assert "operator 'global-random' is not deterministic" in failed["deterministic_variation"]
+
+
+def test_several_failures_are_reported_together() -> None:
+    class Everything(MutatesParent):
+        def __init__(self):
+            super().__init__()
+            self.scale = lambda x: x
+
+        def initial(self, n, rng):
+            return [[random.randint(0, 9) for _ in range(3)] for _ in range(n)]
+
+        def encode(self, candidate):
+            return set(candidate)
+
+    with pytest.raises(DomainCheckError) as caught:
+        check_domain(Everything())
+    failed = caught.value.report.failed
+    assert {"pickle", "deterministic_initial", "parents_unchanged", "encode_json"} <= set(failed)
+    message = str(caught.value)
+    assert message.startswith(f"Everything failed {len(failed)} of 13 checks:")
+    for name in failed:
+        assert f"\n  {name}: " in message
+    assert isinstance(caught.value, ValueError)  # raised, not asserted: survives python -O
+
+
+def test_failures_are_raised_under_python_dash_o(tmp_path) -> None:
+    script = tmp_path / "o.py"
+    script.write_text(
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from tests.test_check_domain import Unpicklable\n"
+        "from qd.testing import DomainCheckError, check_domain\n"
+        "try:\n    check_domain(Unpicklable(), checks=['pickle'])\n"
+        "except DomainCheckError as e:\n    print('caught', list(e.failures))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-O", str(script), str(ROOT)], capture_output=True, text=True, check=True
+    )
+    assert "caught ['pickle']" in out.stdout
 
 
 def test_evaluate_that_raises_on_junk(domains) -> None:
@@ -44,10 +272,10 @@ def test_evaluate_that_raises_on_junk(domains) -> None:
         def _one(self, word):
             return Evaluation(word.count("b") / len(word), (len(word), word.count("a") / len(word)))
 
-    message = failure_of(Raises())
-    assert message.startswith("Raises.evaluate raised")
-    assert "on bad input" in message
-    assert "Evaluation.invalid(reason)" in message
+    failed = failures_of(Raises())
+    assert failed["bad_input"].startswith("Raises.evaluate raised")
+    assert "on bad input" in failed["bad_input"]
+    assert "Evaluation.invalid(reason)" in failed["bad_input"]
 
 
 def test_evaluate_that_calls_junk_valid(domains) -> None:
@@ -55,19 +283,22 @@ def test_evaluate_that_calls_junk_valid(domains) -> None:
         def evaluate(self, batch):
             return [Evaluation(0.5, (3, 0.5)) for _ in batch]
 
-    message = failure_of(Lenient())
-    assert "Lenient.evaluate called junk" in message
-    assert "valid" in message
+    failed = failures_of(Lenient())
+    assert "Lenient.evaluate called junk (None) valid" in failed["bad_input"]
 
 
-def test_initial_that_uses_global_random(domains) -> None:
-    class Global(domains["words"]):
-        def initial(self, n, rng):
-            return ["".join(random.choice("abcd") for _ in range(6)) for _ in range(n)]
+def test_junk_that_changes_a_good_candidates_score() -> None:
+    class Crowded(Lists):
+        def evaluate(self, batch):
+            results = super().evaluate(batch)
+            penalty = 0.1 * sum(not r.valid for r in results)
+            return [
+                Evaluation(r.objective - penalty, r.measures, r.info) if r.valid else r
+                for r in results
+            ]
 
-    message = failure_of(Global())
-    assert "Global.initial is not deterministic for a seeded rng" in message
-    assert "from the rng argument" in message
+    failed = failures_of(Crowded(), checks=["bad_input"])
+    assert "changed a good one's score" in failed["bad_input"]
 
 
 def test_initial_that_gives_the_wrong_count(domains) -> None:
@@ -75,7 +306,7 @@ def test_initial_that_gives_the_wrong_count(domains) -> None:
         def initial(self, n, rng):
             return super().initial(n - 1, rng)
 
-    assert "Short.initial(8, rng) gave 7" in failure_of(Short())
+    assert "Short.initial(8, rng) gave 7" in failures_of(Short())["initial"]
 
 
 def test_encode_that_returns_a_non_json_object(domains) -> None:
@@ -83,20 +314,17 @@ def test_encode_that_returns_a_non_json_object(domains) -> None:
         def encode(self, candidate):
             return set(candidate)
 
-    message = failure_of(Setty())
-    assert "Setty.encode must return JSON values" in message
-    assert "set" in message
+    failed = failures_of(Setty())
+    assert "Setty.encode must return JSON values" in failed["encode_json"]
+    assert "set" in failed["encode_json"]
 
 
 def test_decode_that_loses_information(domains) -> None:
     class Lossy(domains["words"]):
-        def encode(self, candidate):
-            return candidate
-
         def decode(self, data):
             return data[:1]
 
-    assert "decode(encode(c)) scores differently" in failure_of(Lossy())
+    assert "round_trip" in failures_of(Lossy())
 
 
 def test_measures_outside_the_labels(domains) -> None:
@@ -109,10 +337,9 @@ def test_measures_outside_the_labels(domains) -> None:
                 for w in batch
             ]
 
-    message = failure_of(OffLabel())
-    assert "OffLabel" in message
-    assert "tone='furious' is not one of" in message
-    assert "happy" in message
+    failed = failures_of(OffLabel())["evaluate_results"]
+    assert failed.startswith("OffLabel: tone='furious' is not one of")
+    assert "happy" in failed
 
 
 def test_non_finite_objective_and_wrong_measure_count(domains) -> None:
@@ -132,8 +359,8 @@ def test_non_finite_objective_and_wrong_measure_count(domains) -> None:
                 for w in batch
             ]
 
-    assert "NaN: objective nan not finite" in failure_of(NaN())
-    assert "OneMeasure: 1 measures for 2 axes" in failure_of(OneMeasure())
+    assert "NaN: objective nan not finite" in failures_of(NaN())["evaluate_results"]
+    assert "OneMeasure: 1 measures for 2 axes" in failures_of(OneMeasure())["evaluate_results"]
 
 
 def test_missing_or_wrong_measures(domains) -> None:
@@ -147,8 +374,14 @@ def test_missing_or_wrong_measures(domains) -> None:
             super().__init__()
             self.measures = (("length", 1, 9),)
 
-    assert "NoMeasures.measures is empty" in failure_of(NoMeasures())
-    assert "not a qd.domain.Measure" in failure_of(Tuples())
+    class Twice(domains["words"]):
+        def __init__(self):
+            super().__init__()
+            self.measures = (self.measures[0], self.measures[0])
+
+    assert "NoMeasures.measures is empty" in failures_of(NoMeasures())["measures"]
+    assert "not a qd.domain.Measure" in failures_of(Tuples())["measures"]
+    assert "repeats a name" in failures_of(Twice())["measures"]
 
 
 def test_variation_that_is_not_an_operator(domains) -> None:
@@ -156,7 +389,12 @@ def test_variation_that_is_not_an_operator(domains) -> None:
         def variation(self):
             return lambda parents, rng: [parents[0]]
 
-    assert "BareFunction.variation() must return a qd.domain.Operator" in failure_of(BareFunction())
+    failed = failures_of(BareFunction())
+    assert (
+        "BareFunction.variation() returned function, not a qd.domain.Operator"
+        in (failed["variation"])
+    )
+    assert {"variation", "deterministic_variation", "parents_unchanged", "search"} <= set(failed)
 
 
 def test_info_that_is_not_json(domains) -> None:
@@ -168,8 +406,7 @@ def test_info_that_is_not_json(domains) -> None:
                 for r in results
             ]
 
-    message = failure_of(NumpyInfo())
-    assert "info" in message
+    assert "Evaluation.info must be JSON" in failures_of(NumpyInfo())["info_is_json"]
 
 
 def test_measure_values_out_of_range_are_fine(domains) -> None:
@@ -178,4 +415,68 @@ def test_measure_values_out_of_range_are_fine(domains) -> None:
             super().__init__()
             self.measures = (Measure.uniform("length", 1, 3, 2), self.measures[1])
 
-    check_domain(Wide())  # long words are clipped into the last bin, not an error
+    check_domain(Wide(), checks=[c for c in CHECK_NAMES if c != "pickle"])
+
+
+# --- LM domains: determinism given the same replies -------------------------------------
+
+
+class CountingLM:
+    """A stand-in LM whose every reply differs (as a real one's sampled replies do)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def complete_many(self, prompts: list[str], **sampling: Any) -> list[str]:
+        replies = []
+        for prompt in prompts:
+            self.calls += 1
+            replies.append(f"{prompt}-{self.calls % 7}")
+        return replies
+
+
+class Echo(Lists):
+    """An LM domain: initial asks the LM, and variation extends a parent's text."""
+
+    uses_lm = True
+
+    def __init__(self, *, use_global_random: bool = False) -> None:
+        super().__init__()
+        self.use_global_random = use_global_random
+        self.lm = None
+
+    def connect(self, *, lm: Any, archive: Any) -> None:
+        self.lm = lm
+
+    def initial(self, n: int, rng: np.random.Generator) -> list[list[int]]:
+        if self.use_global_random:
+            prompts = [str(random.randint(0, 9)) for _ in range(n)]
+        else:
+            prompts = [str(int(v)) for v in rng.integers(0, 10, size=n)]
+        replies = self.lm.complete_many(prompts)
+        return [[int(c) for c in r if c.isdigit()][:3] for r in replies]
+
+
+def test_an_lm_domain_is_deterministic_given_the_same_replies() -> None:
+    lm = CountingLM()
+    report = check_domain(Echo(), lm=lm, checks=["deterministic_initial", "round_trip"])
+    assert report.passed == ("round_trip", "deterministic_initial")
+    assert lm.calls == 2 * 8  # the first batch and the recorded pass; the replay is free
+    failed = failures_of(
+        Echo(use_global_random=True), lm=CountingLM(), checks=["deterministic_initial"]
+    )
+    assert "Echo.initial is not deterministic" in failed["deterministic_initial"]
+
+
+def test_an_lm_domain_needs_an_lm() -> None:
+    with pytest.raises(ValueError, match="Echo uses an LM: pass one"):
+        check_domain(Echo())
+
+
+def test_copy_of_a_parent_is_enough() -> None:
+    class Copies(MutatesParent):
+        def variation(self):
+            inner = super().variation()
+            return Operator(lambda p, rng: inner(copy.deepcopy(p), rng), name="copies")
+
+    check_domain(Copies(), checks=["parents_unchanged"])

@@ -23,6 +23,7 @@ def load_example():
     spec = importlib.util.spec_from_file_location("custom_domain_example", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # importable by name, so its domain pickles
     spec.loader.exec_module(module)
     return module
 

@@ -211,7 +211,7 @@ def test_generate_refuses_a_prompt_file_without_a_placeholder(tmp_path, capsys):
 
 def test_check_domain_connects_an_lm_domain_to_the_lm_it_is_given():
     domain = ScienceBirdsLetters(letter="L", trials=1, lm_variation="lmx", lm_share=0.5)
-    with pytest.raises(AssertionError, match="uses an LM: pass one"):
+    with pytest.raises(ValueError, match="uses an LM: pass one"):
         check_domain(domain, iterations=2, batch_size=6)
     lm = ScriptedLM()
     check_domain(domain, iterations=2, batch_size=6, lm=lm)
