@@ -30,7 +30,9 @@ test: install
 	$(PY) -m pytest
 
 bench: install
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) bench/sr_eval.py
+	$(PY) bench/sr_compare.py --quick --fresh --out runs/sr_compare_quick.json
 	$(PY) bench/physics.py
 	$(PY) bench/evaluation_backends.py
 	$(PY) bench/lm_prefix_cache.py

@@ -59,7 +59,8 @@ class Lists(Domain):
 class MutatesParent(Lists):
     def variation(self) -> Operator:
         def mutate(parents: Sequence[list[int]], rng: np.random.Generator) -> list[list[int]]:
-            parents[0][0] = int(rng.integers(10))  # in place: changes an elite
+            # In place: changes an elite (always: a new digit, never the same one).
+            parents[0][0] = (parents[0][0] + 1 + int(rng.integers(9))) % 10
             return [parents[0]]
 
         return Operator(mutate, arity=1, name="in-place")

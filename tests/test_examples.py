@@ -66,3 +66,17 @@ def test_example_runs_through_the_cli_by_class_path(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "3 iterations" in result.stdout
     assert list((tmp_path / "polygons").glob("archive-*.json"))
+
+
+def test_symbolic_regression_example_finds_the_kinetic_energy_law():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = ROOT / "examples" / "symbolic_regression.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    best = re.search(r"best: (.*)  \(test R\^2 ([\d.]+)\)", result.stdout)
+    assert best, result.stdout
+    assert float(best[2]) > 0.999  # E = m v^2 / 2 with 1% noise
+    assert "x1" in best[1] and "x2" in best[1]
+    assert "LaTeX: " in result.stdout and "NumpyFormula(" in result.stdout

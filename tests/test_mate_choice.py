@@ -16,7 +16,6 @@ from domains.symbolic_regression.mate_choice import (
     Structural,
     Variation,
     choose_mate,
-    deap_random,
     pairs_pimp,
     pairs_random_mate,
     pairs_tournament,
@@ -26,7 +25,7 @@ from domains.symbolic_regression.mate_choice import (
     tournament,
 )
 from domains.symbolic_regression.population import MateChoiceRegression, entropy_bits, phenotype
-from domains.symbolic_regression.primitives import decode_tree, make_pset
+from domains.symbolic_regression.primitives import deap_random, decode_tree, make_pset
 from qd.evaluation import checked_evaluate
 from qd.testing import check_domain
 

@@ -194,12 +194,28 @@ class Dataset:
         y_train: Targets, shape ``(n_train,)``.
         X_test: Inputs, shape ``(n_test, n_vars)``.
         y_test: Targets, shape ``(n_test,)``.
+        names: Column names of the user's data (``None`` for benchmarks); formulas
+            still call the columns ``x1..xn``, names only label them in exports.
     """
 
     X_train: np.ndarray
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    names: tuple[str, ...] | None = None
+
+    @property
+    def n_vars(self) -> int:
+        return int(self.X_train.shape[1])
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The box of every input the dataset holds (training and test rows).
+
+        Formulas are checked for poles over this box: the points a user will predict
+        at, not only those the search fitted.
+        """
+        inputs = np.concatenate([self.X_train, self.X_test])
+        return inputs.min(axis=0), inputs.max(axis=0)
 
 
 @dataclass(frozen=True)

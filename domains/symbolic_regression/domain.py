@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import copy
 import functools
-import random
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression.benchmarks import Dataset, get_benchmark
+from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
+from domains.symbolic_regression.data import load_dataset
+from domains.symbolic_regression.fitting import fit_tree, linear_scale, nrmse
 from domains.symbolic_regression.primitives import (
     FUNCTIONS,
     NONLINEAR,
+    deap_random,
     decode_tree,
     encode_tree,
     evaluate_tree,
@@ -30,29 +33,21 @@ from domains.symbolic_regression.primitives import (
 from qd.domain import Domain, Evaluation, Measure, Operator
 
 DESCRIPTORS = ("size", "depth", "nonlinear", "variables")
-
-
-def nrmse(prediction: np.ndarray, target: np.ndarray) -> float:
-    """Root-mean-square error over the target's standard deviation; inf if not finite.
-
-    Dividing by the spread makes errors comparable across benchmarks: 1 is as good as
-    predicting the mean, 0 is exact.
-    """
-    with np.errstate(all="ignore"):
-        if not np.all(np.isfinite(prediction)):
-            return float("inf")
-        rmse = float(np.sqrt(np.mean((prediction - target) ** 2)))
-    spread = float(np.std(target)) or 1.0
-    return rmse / spread if np.isfinite(rmse) else float("inf")
+__all__ = ["DESCRIPTORS", "SymbolicRegression", "nrmse"]
 
 
 class SymbolicRegression(Domain):
-    """Find formulas of every size and depth that fit a benchmark's data.
+    """Find formulas of every size and depth that fit data: a benchmark's or yours.
 
     Args:
         benchmark: A name from ``domains.symbolic_regression.benchmarks`` (``koza-1``,
-            ``nguyen-7``, ``pagie-1`` ...).
-        data_seed: Seed of the benchmark's sampled points.
+            ``nguyen-7``, ``pagie-1`` ...); ignored when ``data`` is given.
+        data_seed: Seed of the benchmark's sampled points, or of your data's split.
+        data: Your data instead of a benchmark: a CSV or ``.npz`` path (configs), or a
+            ``Dataset`` from ``domains.symbolic_regression.data.make_dataset`` (Python).
+        target: The target column of a data file (name or index; default the last).
+        test: Optional test file of the same layout; else ``test_size`` of the rows.
+        test_size: Share of a data file's rows held out for testing.
         descriptors: Two (or one) of ``size`` (nodes), ``depth``, ``nonlinear``
             (count of sin/cos/exp/log nodes) and ``variables`` (distinct inputs used);
             the last two give QDSR-style maps.
@@ -65,9 +60,16 @@ class SymbolicRegression(Domain):
         p_constant: Chance a child comes from mutating one constant; the rest are
             subtree mutations.
         hit_threshold: NRMSE below which a formula counts as a hit.
+        linear_scaling: Score ``a + b * f(x)`` with ``a, b`` fitted by least squares
+            (Keijzer 2003), so the search looks for shape, not scale.
+        tune_constants: Most formula calls spent tuning each child's constants by
+            least squares (0: no tuning). Every call counts as an evaluation.
+        pole_check: Reject formulas with a pole (division by a range that reaches 0,
+            log of one that reaches 0, an exp past its cap) anywhere in the box of the
+            data's inputs, found by interval arithmetic (Keijzer 2003).
 
     Raises:
-        ValueError: Unknown descriptor or function, or bad limits.
+        ValueError: Unknown descriptor or function, bad limits, or bad data.
         KeyError: Unknown benchmark name.
     """
 
@@ -78,6 +80,10 @@ class SymbolicRegression(Domain):
         *,
         benchmark: str = "koza-1",
         data_seed: int = 0,
+        data: str | Dataset | None = None,
+        target: str | int | None = None,
+        test: str | None = None,
+        test_size: float = 0.25,
         descriptors: Sequence[str] = ("size", "depth"),
         functions: Sequence[str] = tuple(FUNCTIONS),
         max_depth: int = 8,
@@ -86,6 +92,9 @@ class SymbolicRegression(Domain):
         p_crossover: float = 0.5,
         p_constant: float = 0.1,
         hit_threshold: float = 0.01,
+        linear_scaling: bool = True,
+        tune_constants: int = 0,
+        pole_check: bool = True,
     ) -> None:
         unknown = [d for d in descriptors if d not in DESCRIPTORS]
         if unknown or not 1 <= len(descriptors) <= 2:
@@ -98,9 +107,15 @@ class SymbolicRegression(Domain):
             raise ValueError(f"init_depth must be (min, max) within 0..{max_depth}")
         if not (p_crossover >= 0 and p_constant >= 0 and p_crossover + p_constant <= 1):
             raise ValueError("p_crossover and p_constant must be >= 0 and sum to at most 1")
+        if int(tune_constants) < 0:
+            raise ValueError(f"tune_constants: must be >= 0, got {tune_constants}")
         self.params = {
             "benchmark": benchmark,
             "data_seed": data_seed,
+            "data": data,
+            "target": target,
+            "test": test,
+            "test_size": test_size,
             "descriptors": list(descriptors),
             "functions": list(functions),
             "max_depth": max_depth,
@@ -109,15 +124,32 @@ class SymbolicRegression(Domain):
             "p_crossover": p_crossover,
             "p_constant": p_constant,
             "hit_threshold": hit_threshold,
+            "linear_scaling": bool(linear_scaling),
+            "tune_constants": int(tune_constants),
+            "pole_check": bool(pole_check),
         }
-        self.benchmark = get_benchmark(benchmark)
-        self.data: Dataset = self.benchmark.make_data(data_seed)
-        self.pset = make_pset(self.benchmark.n_vars, functions)
+        self.benchmark: Benchmark | None
+        if data is None:
+            self.benchmark = get_benchmark(benchmark)
+            self.data: Dataset = self.benchmark.make_data(data_seed)
+        elif isinstance(data, Dataset):
+            self.benchmark, self.data = None, data
+        else:
+            self.benchmark = None
+            self.data = load_dataset(
+                data, target=target, test=test, test_size=test_size, seed=data_seed
+            )
+        self.n_vars = self.data.n_vars
+        self.bounds = self.data.bounds()
+        self.pset = make_pset(self.n_vars, functions)
         self.descriptors = tuple(descriptors)
         self.max_depth, self.max_size = int(max_depth), int(max_size)
         self.init_depth = (int(init_depth[0]), int(init_depth[1]))
         self.p_crossover, self.p_constant = float(p_crossover), float(p_constant)
         self.hit_threshold = float(hit_threshold)
+        self.linear_scaling = bool(linear_scaling)
+        self.tune_constants = int(tune_constants)
+        self.pole_check = bool(pole_check)
         self.measures = tuple(self._measure(d) for d in self.descriptors)
 
     def __reduce__(self):
@@ -138,7 +170,7 @@ class SymbolicRegression(Domain):
             return Measure.uniform(
                 "nonlinear", 0, 11, 11, title="nonlinear functions (last bin: 10+)"
             )
-        n = self.benchmark.n_vars
+        n = self.n_vars
         return Measure.uniform("variables", 0, n + 1, n + 1, title="distinct variables")
 
     # --- the contract -------------------------------------------------------------
@@ -149,41 +181,39 @@ class SymbolicRegression(Domain):
         Raises:
             ValueError: ``init_depth`` is too deep to give trees within ``max_size``.
         """
-        _seed_deap(rng)
+        with deap_random(int(rng.integers(2**63))):
+            return [self._initial_tree() for _ in range(n)]
+
+    def _initial_tree(self) -> gp.PrimitiveTree:
+        # Redraw oversized trees: variation falls back to a parent when a child breaks
+        # the limits, so a parent over max_size would breed children over it too.
         low, high = self.init_depth
-        trees = []
-        for _ in range(n):
-            # Redraw oversized trees: variation falls back to a parent when a child breaks
-            # the limits, so a parent over max_size would breed children over it too.
-            for _attempt in range(100):
-                tree = gp.PrimitiveTree(gp.genHalfAndHalf(self.pset, low, high))
-                if len(tree) <= self.max_size:
-                    break
-            else:
-                raise ValueError(
-                    f"init_depth {list(self.init_depth)} gives trees over max_size "
-                    f"{self.max_size}: lower init_depth or raise max_size"
-                )
-            trees.append(tree)
-        return trees
+        for _attempt in range(100):
+            tree = gp.PrimitiveTree(gp.genHalfAndHalf(self.pset, low, high))
+            if len(tree) <= self.max_size:
+                return tree
+        raise ValueError(
+            f"init_depth {list(self.init_depth)} gives trees over max_size "
+            f"{self.max_size}: lower init_depth or raise max_size"
+        )
 
     def variation(self) -> Operator:
         """Crossover, subtree mutation or constant mutation, within the static limits."""
         return Operator(self._vary, arity=2, name="gp")
 
     def _vary(self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator) -> list:
-        _seed_deap(rng)
-        first, second = copy.deepcopy(parents[0]), copy.deepcopy(parents[1])
-        draw = rng.random()
-        if draw < self.p_crossover:
-            child = self._limited(gp.cxOnePoint)(first, second)[0]
-        elif draw < self.p_crossover + self.p_constant and _has_constant(first):
-            child = gp.mutEphemeral(first, "one")[0]
-            for node in child:  # keep constants short, as random_constant does
-                if _is_constant(node):
-                    node.value = round(float(node.value), 3)
-        else:
-            child = self._limited(gp.mutUniform)(first, expr=self._subtree, pset=self.pset)[0]
+        with deap_random(int(rng.integers(2**63))):
+            first, second = copy.deepcopy(parents[0]), copy.deepcopy(parents[1])
+            draw = rng.random()
+            if draw < self.p_crossover:
+                child = self._limited(gp.cxOnePoint)(first, second)[0]
+            elif draw < self.p_crossover + self.p_constant and _has_constant(first):
+                # A fresh node from random_constant: nodes are shared between a tree and
+                # its deep copies (DEAP copies the list, not the nodes), so never edit one.
+                child = gp.mutEphemeral(first, "one")[0]
+            else:
+                child = self._limited(gp.mutUniform)(first, expr=self._subtree, pset=self.pset)
+                child = child[0]
         return [child]
 
     def _subtree(self, pset: gp.PrimitiveSet, type_: Any) -> list:
@@ -200,30 +230,71 @@ class SymbolicRegression(Domain):
             if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
                 results.append(Evaluation.invalid(f"not a GP tree: {type(tree).__name__}"))
                 continue
-            try:
-                with np.errstate(all="ignore"):
-                    prediction = evaluate_tree(tree, self.data.X_train)
-            except KeyError as missing:  # a tree built over another primitive set
-                results.append(
-                    Evaluation.invalid(
-                        f"tree uses {missing}, which is not among this domain's variables "
-                        f"{self.pset.arguments} or functions {self.params['functions']}"
-                    )
-                )
-                continue
-            error = nrmse(prediction, self.data.y_train)
-            results.append(
-                Evaluation(
-                    objective=1.0 / (1.0 + error),
-                    measures=tuple(self.describe(tree)[d] for d in self.descriptors),
-                    info={
-                        "nrmse": error if np.isfinite(error) else None,
-                        "hit": bool(error < self.hit_threshold),
-                        "formula": to_infix(tree),
-                    },
-                )
-            )
+            results.append(self.assess(tree)[0])
         return results
+
+    def assess(self, tree: gp.PrimitiveTree) -> tuple[Evaluation, np.ndarray | None]:
+        """Score one tree: pole check, fit (scaling, tuning), and its training outputs.
+
+        The outputs are the (tuned) tree's raw outputs on the training inputs, for
+        subclasses that describe behaviour (``None`` when the tree is invalid). When
+        tuning improved the constants the evaluation's ``candidate`` is the tuned tree.
+        """
+        X, y = self.data.X_train, self.data.y_train
+        try:
+            pole = self.pole(tree)
+            if pole is not None:
+                return Evaluation.invalid(f"pole: {pole}", formula=to_infix(tree)), None
+            fit = fit_tree(
+                tree, X, y, scaling=self.linear_scaling, tuning_evaluations=self.tune_constants
+            )
+        except KeyError as missing:  # a tree built over another primitive set
+            return Evaluation.invalid(
+                f"tree uses {missing}, which is not among this domain's variables "
+                f"{self.pset.arguments} or functions {self.params['functions']}"
+            ), None
+        cost = fit.evaluations
+        if fit.tree is not tree and self.pole(fit.tree) is not None:
+            # Tuning moved a pole into the data's box: keep the constants as they came.
+            fit = fit_tree(tree, X, y, scaling=self.linear_scaling)
+            cost += 1
+        with np.errstate(all="ignore"):
+            outputs = evaluate_tree(fit.tree, X)
+        evaluation = Evaluation(
+            objective=1.0 / (1.0 + fit.error),
+            measures=tuple(self.describe(fit.tree)[d] for d in self.descriptors),
+            info={
+                "nrmse": fit.error if np.isfinite(fit.error) else None,
+                "hit": bool(fit.error < self.hit_threshold),
+                "formula": scaled_infix(fit.tree, fit.intercept, fit.slope),
+                "intercept": fit.intercept,
+                "slope": fit.slope,
+            },
+            candidate=None if fit.tree is tree else fit.tree,
+            cost=cost,
+        )
+        return evaluation, outputs
+
+    def pole(self, tree: gp.PrimitiveTree) -> str | None:
+        """Why ``tree`` has a pole in the box of the data's inputs, or None (or no check)."""
+        if not self.pole_check:
+            return None
+        from domains.symbolic_regression.intervals import find_pole
+
+        return find_pole(tree, *self.bounds)
+
+    def scale(self, tree: gp.PrimitiveTree) -> tuple[float, float]:
+        """``(intercept, slope)`` of the formula as scored: fitted on the training data."""
+        if not self.linear_scaling:
+            return 0.0, 1.0
+        with np.errstate(all="ignore"):
+            return linear_scale(evaluate_tree(tree, self.data.X_train), self.data.y_train)
+
+    def predict(self, tree: gp.PrimitiveTree, X: np.ndarray) -> np.ndarray:
+        """What the search scored, on new inputs: ``intercept + slope * tree(X)``."""
+        intercept, slope = self.scale(tree)
+        with np.errstate(all="ignore"):
+            return intercept + slope * evaluate_tree(tree, np.asarray(X, dtype=float))
 
     def describe(self, tree: gp.PrimitiveTree) -> dict[str, int]:
         """Every descriptor of a tree, by name."""
@@ -258,8 +329,13 @@ class SymbolicRegression(Domain):
 
     def test_error(self, tree: gp.PrimitiveTree) -> float:
         """NRMSE on the benchmark's test set (held out from the search)."""
-        with np.errstate(all="ignore"):
-            return nrmse(evaluate_tree(tree, self.data.X_test), self.data.y_test)
+        return nrmse(self.predict(tree, self.data.X_test), self.data.y_test)
+
+    def report_section(self, elites: Sequence[Any], figures: Path) -> list[str]:
+        """The accuracy-complexity front as simplified formulas, and the best one drawn."""
+        from domains.symbolic_regression.report import formulas_section
+
+        return formulas_section(self, elites, figures)
 
     def render(self, candidate: gp.PrimitiveTree, info: dict | None = None):
         """The formula over the data: target vs prediction on train and test points."""
@@ -268,18 +344,17 @@ class SymbolicRegression(Domain):
         figure = Figure(figsize=(6, 3.6))
         ax = figure.add_subplot()
         data = self.data
-        with np.errstate(all="ignore"):
-            train = evaluate_tree(candidate, data.X_train)
-            test = evaluate_tree(candidate, data.X_test)
-        if self.benchmark.n_vars == 1:
+        train = self.predict(candidate, data.X_train)
+        test = self.predict(candidate, data.X_test)
+        if self.n_vars == 1:
             points = np.concatenate([data.X_train[:, 0], data.X_test[:, 0]])
             dense = np.linspace(points.min(), points.max(), 400)[:, None]
-            with np.errstate(all="ignore"):
-                curve = evaluate_tree(candidate, dense)
-            ax.plot(dense[:, 0], self.benchmark.evaluate(dense), color="0.6", lw=3, label="target")
-            ax.plot(dense[:, 0], curve, color="C1", label="formula")
+            if self.benchmark is not None:
+                target = self.benchmark.evaluate(dense)
+                ax.plot(dense[:, 0], target, color="0.6", lw=3, label="target")
+            ax.plot(dense[:, 0], self.predict(candidate, dense), color="C1", label="formula")
             ax.scatter(data.X_train[:, 0], data.y_train, s=12, color="C0", label="train")
-            ax.set_xlabel("x1")
+            ax.set_xlabel(data.names[0] if data.names else "x1")
             ax.set_ylabel("y")
         else:
             ax.scatter(data.y_test, test, s=4, color="C1", label="test")
@@ -289,7 +364,7 @@ class SymbolicRegression(Domain):
             ax.set_xlabel("target")
             ax.set_ylabel("prediction")
         ax.legend(fontsize=7)
-        formula = to_infix(candidate)
+        formula = scaled_infix(candidate, *self.scale(candidate))
         ax.set_title(
             f"{formula[:70]}{'...' if len(formula) > 70 else ''}\n"
             f"train NRMSE {nrmse(train, data.y_train):.3g}, "
@@ -300,13 +375,16 @@ class SymbolicRegression(Domain):
         return figure
 
 
-def _seed_deap(rng: np.random.Generator) -> None:
-    """DEAP draws from Python's global ``random``; seed it from the run's generator.
-
-    This keeps the run's single seeded generator the only source of randomness, so a
-    resumed run repeats an uninterrupted one.
-    """
-    random.seed(int(rng.integers(2**63)))
+def scaled_infix(tree: gp.PrimitiveTree, intercept: float, slope: float) -> str:
+    """The formula as scored: ``a + b * (f)``, leaving out an intercept of 0 and a slope of 1."""
+    text = to_infix(tree)
+    if slope == 0.0:
+        return f"{intercept:.6g}"
+    if slope != 1.0:
+        text = f"{slope:.6g} * ({text})"
+    if intercept != 0.0:
+        text = f"{intercept:.6g} + {text}"
+    return text
 
 
 def _is_constant(node: Any) -> bool:

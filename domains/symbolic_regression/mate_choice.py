@@ -24,17 +24,13 @@ generator (see ``population.py``).
 from __future__ import annotations
 
 import copy
-import random
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression import primitives
 from domains.symbolic_regression.primitives import evaluate_tree
 
 SELECTIONS = ("pimp", "random", "tournament")
@@ -57,30 +53,6 @@ class Individual:
 
     def __repr__(self) -> str:
         return f"Individual(tree={self.tree}, ideal={self.ideal})"
-
-
-_DEAP_LOCK = threading.RLock()
-
-
-@contextmanager
-def deap_random(seed: int) -> Iterator[random.Random]:
-    """Within the block, DEAP's tree operators draw from a private ``random.Random(seed)``.
-
-    DEAP calls the functions of Python's global ``random`` module, which every thread of
-    the process shares. In a Dask worker the event loop's threads draw from it too, so a
-    run's tree draws could shift under it and the same seed give another run (we saw it
-    once in 24 runs). For the block, the name ``random`` in ``deap.gp`` and in our
-    primitives (ephemeral constants) points to the private generator; the stream is the
-    one ``random.seed(seed)`` would give. A lock keeps two threads from swapping at once.
-    """
-    private = random.Random(seed)
-    with _DEAP_LOCK:
-        saved = gp.random, primitives.random
-        gp.random = primitives.random = private
-        try:
-            yield private
-        finally:
-            gp.random, primitives.random = saved
 
 
 # --- similarity ---------------------------------------------------------------------------

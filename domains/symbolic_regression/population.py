@@ -14,6 +14,7 @@ mate). It serves both search loops of the engine:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -24,22 +25,22 @@ from typing import Any
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression.domain import SymbolicRegression, nrmse
+from domains.symbolic_regression.benchmarks import Dataset
+from domains.symbolic_regression.domain import SymbolicRegression
 from domains.symbolic_regression.mate_choice import (
     PAIRS,
     SELECTIONS,
     Individual,
     Similarity,
     Variation,
-    deap_random,
     draw_others,
     make_similarity,
 )
 from domains.symbolic_regression.primitives import (
     FUNCTIONS,
+    deap_random,
     decode_tree,
     encode_tree,
-    evaluate_tree,
     to_infix,
 )
 from qd.domain import Evaluation, Operator
@@ -72,6 +73,8 @@ class MateChoiceRegression(SymbolicRegression):
         benchmark: A benchmark name (``koza-1``, ``nguyen-7``, ``pagie-1`` ...).
         data_seed: Seed of the benchmark's sampled points (fixed across a study's runs,
             so runs differ in their search, not in their data).
+        data, target, test, test_size: Your own data instead of a benchmark (see
+            ``SymbolicRegression``).
         method: How the population loop picks pairs: ``pimp``, ``random`` (random mate)
             or ``tournament`` (standard GP).
         similarity: ``behavioural`` (outputs on the fitness cases) or ``structural``
@@ -85,6 +88,10 @@ class MateChoiceRegression(SymbolicRegression):
         max_size: Static size limit on both trees; a safety net, not the study's limit.
         init_depth: ``(min, max)`` depth of ramped half-and-half initial trees.
         hit_threshold: NRMSE below which a solution is a hit.
+        linear_scaling: Score ``a + b * f(x)`` (see ``SymbolicRegression``); off by
+            default, as in the mate-choice paper's GP.
+        tune_constants: Formula calls spent tuning each child's constants (0: none).
+        pole_check: Reject formulas with a pole in the data's box (off, as in the paper).
 
     Raises:
         ValueError: An unknown method or similarity, a rate outside [0, 1], or a
@@ -98,6 +105,10 @@ class MateChoiceRegression(SymbolicRegression):
         *,
         benchmark: str = "koza-1",
         data_seed: int = 0,
+        data: str | Dataset | None = None,
+        target: str | int | None = None,
+        test: str | None = None,
+        test_size: float = 0.25,
         method: str = "pimp",
         similarity: str = "behavioural",
         tournament_size: int = 3,
@@ -109,6 +120,9 @@ class MateChoiceRegression(SymbolicRegression):
         max_size: int = 1000,
         init_depth: Sequence[int] = (2, 6),
         hit_threshold: float = 0.01,
+        linear_scaling: bool = False,
+        tune_constants: int = 0,
+        pole_check: bool = False,
     ) -> None:
         if method not in SELECTIONS:
             raise ValueError(f"method: unknown {method!r}; choose one of {list(SELECTIONS)}")
@@ -126,6 +140,10 @@ class MateChoiceRegression(SymbolicRegression):
         super().__init__(
             benchmark=benchmark,
             data_seed=data_seed,
+            data=data,
+            target=target,
+            test=test,
+            test_size=test_size,
             descriptors=("size", "depth"),
             functions=functions,
             max_depth=max_depth,
@@ -134,6 +152,9 @@ class MateChoiceRegression(SymbolicRegression):
             p_crossover=p_crossover,
             p_constant=0.0,
             hit_threshold=hit_threshold,
+            linear_scaling=linear_scaling,
+            tune_constants=tune_constants,
+            pole_check=pole_check,
         )
         self.method = method
         self.tournament_size = int(tournament_size)
@@ -151,6 +172,10 @@ class MateChoiceRegression(SymbolicRegression):
         self.params = {
             "benchmark": benchmark,
             "data_seed": data_seed,
+            "data": data,
+            "target": target,
+            "test": test,
+            "test_size": test_size,
             "method": method,
             "similarity": similarity,
             "tournament_size": int(tournament_size),
@@ -162,6 +187,9 @@ class MateChoiceRegression(SymbolicRegression):
             "max_size": int(max_size),
             "init_depth": list(init_depth),
             "hit_threshold": float(hit_threshold),
+            "linear_scaling": bool(linear_scaling),
+            "tune_constants": int(tune_constants),
+            "pole_check": bool(pole_check),
         }
 
     def __reduce__(self):
@@ -206,24 +234,13 @@ class MateChoiceRegression(SymbolicRegression):
             if not isinstance(item, Individual) or not isinstance(tree, gp.PrimitiveTree):
                 results.append(Evaluation.invalid(f"not an Individual: {type(item).__name__}"))
                 continue
-            try:
-                with np.errstate(all="ignore"):
-                    outputs = evaluate_tree(tree, self.data.X_train)
-            except KeyError as missing:
-                results.append(Evaluation.invalid(f"tree uses {missing}, unknown to this domain"))
-                continue
-            error = nrmse(outputs, self.data.y_train)
-            results.append(
-                Evaluation(
-                    objective=1.0 / (1.0 + error),
-                    measures=(len(tree), tree.height),
-                    info={
-                        "nrmse": error if math.isfinite(error) else None,
-                        "hit": bool(error < self.hit_threshold),
-                        "phenotype": phenotype(outputs),
-                    },
-                )
-            )
+            evaluation, outputs = self.assess(tree)
+            if evaluation.valid:
+                evaluation.info["phenotype"] = phenotype(outputs)
+                if evaluation.candidate is not None:  # tuned constants: keep the ideal mate
+                    tuned = Individual(evaluation.candidate, item.ideal)
+                    evaluation = dataclasses.replace(evaluation, candidate=tuned)
+            results.append(evaluation)
         return results
 
     def encode(self, candidate: Individual) -> dict[str, list]:

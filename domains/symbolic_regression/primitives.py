@@ -12,7 +12,10 @@ compiled lambdas and our interpreter compute exactly the same thing.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 from deap import gp
@@ -57,6 +60,31 @@ INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 def random_constant() -> float:
     """An ephemeral constant in [-1, 1], rounded so formulas stay readable."""
     return round(random.uniform(-1.0, 1.0), 3)
+
+
+_DEAP_LOCK = threading.RLock()
+
+
+@contextmanager
+def deap_random(seed: int) -> Iterator[random.Random]:
+    """Within the block, DEAP's tree operators draw from a private ``random.Random(seed)``.
+
+    DEAP calls the functions of Python's global ``random`` module, which every thread of
+    the process shares. In a Dask worker the event loop's threads draw from it too, so a
+    run's tree draws could shift under it and the same seed give another run (we saw it
+    once in 24 runs). For the block, the name ``random`` in ``deap.gp`` and in our
+    primitives (ephemeral constants) points to the private generator; the stream is the
+    one ``random.seed(seed)`` would give. A lock keeps two threads from swapping at once.
+    """
+    private = random.Random(seed)
+    module = sys.modules[__name__]
+    with _DEAP_LOCK:
+        saved = gp.random, module.random
+        gp.random = module.random = private
+        try:
+            yield private
+        finally:
+            gp.random, module.random = saved
 
 
 def variable_names(n_vars: int) -> list[str]:

@@ -1,0 +1,72 @@
+"""Linear scaling and constant optimisation: exact on formulas whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+from deap import gp
+
+from domains.symbolic_regression.domain import SymbolicRegression
+from domains.symbolic_regression.fitting import fit_tree, linear_scale, tune_constants
+from domains.symbolic_regression.primitives import decode_tree, encode_tree, make_pset
+from qd.archive import Archive
+from qd.search import Search
+
+PSET = make_pset(1)
+X = np.linspace(-1, 1, 41)[:, None]
+
+
+def tree(*tokens) -> gp.PrimitiveTree:
+    return decode_tree(list(tokens), PSET)
+
+
+def test_linear_scaling_recovers_offset_and_scale_exactly() -> None:
+    prediction = np.sin(X[:, 0])
+    intercept, slope = linear_scale(prediction, 5.0 + 10.0 * prediction)
+    assert np.isclose(intercept, 5.0) and np.isclose(slope, 10.0)
+    # A constant prediction is the target's mean, never a division by zero.
+    assert linear_scale(np.full(41, 2.0), X[:, 0] + 7) == (7.0, 0.0)
+    assert linear_scale(np.full(41, np.nan), X[:, 0] + 7) == (7.0, 0.0)
+
+
+def test_scaling_turns_a_shape_into_a_hit_the_raw_formula_misses() -> None:
+    y = 5.0 + 10.0 * np.sin(X[:, 0])
+    raw = fit_tree(tree("sin", "x1"), X, y, scaling=False)
+    scaled = fit_tree(tree("sin", "x1"), X, y, scaling=True)
+    assert raw.error > 1.0 and scaled.error < 1e-12
+    assert np.isclose(scaled.intercept, 5.0) and np.isclose(scaled.slope, 10.0)
+    assert (raw.intercept, raw.slope) == (0.0, 1.0)
+
+
+def test_constant_optimisation_finds_the_constant_inside_a_nonlinearity() -> None:
+    y = np.sin(3.0 * X[:, 0])  # scaling cannot reach a constant inside sin
+    start = tree("sin", "mul", 1.0, "x1")
+    untuned = fit_tree(start, X, y)
+    tuned = fit_tree(start, X, y, tuning_evaluations=40)
+    assert untuned.error > 0.1 and tuned.error < 1e-6
+    assert abs(abs(float(tuned.tree[2].value)) - 3.0) < 1e-4
+    assert encode_tree(start) == ["sin", "mul", 1.0, "x1"]  # the input is left unchanged
+    assert 1 < tuned.evaluations <= 41  # the first score plus at most the budget
+
+
+def test_tuning_counts_every_call_and_never_makes_a_formula_worse() -> None:
+    y = X[:, 0] ** 3
+    start = tree("add", "mul", "x1", "x1", 0.5)  # no constant can make x^2 + c a cube
+    fit = fit_tree(start, X, y, tuning_evaluations=12)
+    assert fit.error <= fit_tree(start, X, y).error
+    _, calls = tune_constants(start, X, y, max_evaluations=12)
+    assert 1 <= calls <= 12
+    unchanged, none = tune_constants(tree("sin", "x1"), X, y, max_evaluations=12)
+    assert none == 0 and encode_tree(unchanged) == ["sin", "x1"]  # nothing to tune
+
+
+def test_a_search_keeps_tuned_formulas_and_counts_tuning_in_its_budget() -> None:
+    domain = SymbolicRegression(benchmark="koza-1", tune_constants=10, max_size=24)
+    search = Search(domain, Archive(domain.measures), rng=np.random.default_rng(0), batch_size=20)
+    result = search.step()
+    assert search.evaluations > 20  # tuning calls are counted, not only candidates
+    assert result.evaluations == search.evaluations
+    # Every elite's stored tree scores what the archive says: the tuned constants
+    # were kept, not the ones the child was born with.
+    for elite in search.archive.elites():
+        (again,) = domain.evaluate([elite.candidate])
+        assert again.objective >= elite.objective - 1e-9
