@@ -151,8 +151,11 @@ def test_symbolic_regression_passes_with_other_settings() -> None:
 
 
 def test_in_test_domains_pass(words, pairs) -> None:
-    check_domain(words)
-    check_domain(pairs)  # tuples encoded as lists, decoded back
+    # Not pickle: conftest classes are not importable by module path once a second
+    # conftest.py (tests/lm) has taken the name "conftest"; the toy domains above are.
+    checks = [name for name in CHECK_NAMES if name != "pickle"]
+    check_domain(words, checks=checks)
+    check_domain(pairs, checks=checks)  # tuples encoded as lists, decoded back
 
 
 def test_one_check_can_be_run_alone_and_unknown_names_are_refused() -> None:
