@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qd.config import parse_config
+from qd.evaluation import import_distributed
 from qd.run_dir import atomic_write
 from qd.runs import RunDirectory, execute, start
 
@@ -159,7 +160,12 @@ def run_all(
 
 
 def _distributed(todo, out, curves, workers, scheduler, retries, results, failures, bar) -> None:
-    from distributed import Client, LocalCluster, as_completed
+    distributed = import_distributed()
+    Client, LocalCluster, as_completed = (
+        distributed.Client,
+        distributed.LocalCluster,
+        distributed.as_completed,
+    )
 
     cluster = None
     if scheduler:

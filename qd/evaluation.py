@@ -33,6 +33,21 @@ class Evaluator(Protocol):
     def close(self) -> None: ...
 
 
+def import_distributed():
+    """Dask's ``distributed``, or an ImportError that names the extra to install.
+
+    Dask is optional (``pip install 'qd-engine[dask]'``; ``make`` installs it), so it is
+    imported only where a Dask backend or study asks for it.
+    """
+    try:
+        import distributed
+    except ImportError as error:
+        raise ImportError(
+            f"Dask evaluation needs dask[distributed] ({error}): pip install 'qd-engine[dask]'"
+        ) from error
+    return distributed
+
+
 def improved(candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> list[Any]:
     """The candidates as the archive should keep them: an evaluation's improved
     ``candidate`` (local search, tuned constants) where it returned one."""
@@ -215,7 +230,8 @@ class DaskEvaluator:
         workers: int | None = None,
         connect_timeout: float = 30.0,
     ) -> None:
-        from distributed import Client, LocalCluster
+        distributed = import_distributed()
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
         self.domain = domain
         self._cluster = None

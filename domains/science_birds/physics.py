@@ -52,7 +52,12 @@ from domains.science_birds.level import Block, Level
 
 with warnings.catch_warnings():  # SWIG types raise DeprecationWarnings on import
     warnings.simplefilter("ignore", DeprecationWarning)
-    import Box2D
+    try:
+        import Box2D
+    except ImportError as error:  # an optional extra: say which
+        raise ImportError(
+            f"Science Birds physics needs Box2D ({error}): pip install 'qd-engine[levels]'"
+        ) from error
 
 _IS_AWAKE = Box2D.b2Body.awake.fget  # the accessors behind body.awake and body.position,
 _GET_POSITION = Box2D.b2Body.position.fget  # called without the property lookup per call
