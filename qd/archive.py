@@ -215,6 +215,17 @@ class Archive:
         status[keep] = add_info["status"]
         return status
 
+    def add_counting(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> int:
+        """:meth:`add`, returning how many cells are new or now hold a better elite.
+
+        Counted on the cells, not on pyribs' per-row status, which would count twice two
+        children that raced for one cell.
+        """
+        before = self.cell_objectives()
+        self.add(candidates, evaluations)
+        after = self.cell_objectives()
+        return sum(1 for cell, value in after.items() if before.get(cell) != value)
+
     def fields(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> dict:
         """The keyword arrays pyribs' ``add`` (and a Scheduler's ``tell``) take."""
         return {

@@ -151,9 +151,7 @@ class PopulationSearch:
             )
         evaluations = self.evaluator.evaluate(children)
         children = improved(children, evaluations)
-        before = self.archive.cell_objectives()
-        self.archive.add(children, evaluations)
-        after = self.archive.cell_objectives()
+        added = self.archive.add_counting(children, evaluations)
         self.population = kept + children
         self.population_evaluations = kept_evaluations + list(evaluations)
         self.iteration += 1
@@ -162,7 +160,7 @@ class PopulationSearch:
             iteration=self.iteration,
             evaluations=self.evaluations,
             stats=self.archive.stats,
-            added=sum(1 for cell, value in after.items() if before.get(cell) != value),
+            added=added,
             invalid=[(c, e) for c, e in zip(children, evaluations, strict=True) if not e.valid],
             seconds=time.perf_counter() - started,
             population=self._metrics(),

@@ -132,12 +132,7 @@ class Search:
         candidates = [child for emitter in self.emitters for child in emitter.ask()]
         evaluations = self.evaluator.evaluate(candidates)
         candidates = improved(candidates, evaluations)
-        before = self.archive.cell_objectives()
-        self.archive.add(candidates, evaluations)
-        after = self.archive.cell_objectives()
-        # Cells that are new or hold a better elite: pyribs' per-row status would count
-        # two children that raced for one cell twice.
-        added = sum(1 for cell, value in after.items() if before.get(cell) != value)
+        added = self.archive.add_counting(candidates, evaluations)
         self.iteration += 1
         self.evaluations += cost(evaluations)
         result = IterationResult(

@@ -20,6 +20,8 @@ from deap import gp
 from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
 from domains.symbolic_regression.data import load_dataset
 from domains.symbolic_regression.fitting import fit_tree, linear_scale, nrmse
+from domains.symbolic_regression.formula import Formula, scaled_infix
+from domains.symbolic_regression.intervals import find_pole
 from domains.symbolic_regression.primitives import (
     FUNCTIONS,
     NONLINEAR,
@@ -258,8 +260,6 @@ class SymbolicRegression(Domain):
             # Tuning moved a pole into the data's box: keep the constants as they came.
             fit = fit_tree(tree, X, y, scaling=self.linear_scaling)
             cost += 1
-        with np.errstate(all="ignore"):
-            outputs = evaluate_tree(fit.tree, X)
         evaluation = Evaluation(
             objective=1.0 / (1.0 + fit.error),
             measures=tuple(self.describe(fit.tree)[d] for d in self.descriptors),
@@ -273,15 +273,32 @@ class SymbolicRegression(Domain):
             candidate=None if fit.tree is tree else fit.tree,
             cost=cost,
         )
-        return evaluation, outputs
+        return evaluation, fit.outputs
 
     def pole(self, tree: gp.PrimitiveTree) -> str | None:
         """Why ``tree`` has a pole in the box of the data's inputs, or None (or no check)."""
-        if not self.pole_check:
-            return None
-        from domains.symbolic_regression.intervals import find_pole
+        return find_pole(tree, *self.bounds) if self.pole_check else None
 
-        return find_pole(tree, *self.bounds)
+    def formula(self, candidate: Any, info: dict[str, Any]) -> Formula:
+        """An elite as a :class:`Formula`: its tree with the scaling and error it was scored with.
+
+        Read from ``info`` (refitted only for checkpoints written before ``info`` held the
+        scaling), so a map's formulas cost no evaluation.
+        """
+        tree = getattr(candidate, "tree", candidate)  # an Individual holds its tree
+        if "intercept" in info and "slope" in info:
+            intercept, slope = float(info["intercept"]), float(info["slope"])
+        else:
+            intercept, slope = self.scale(tree)
+        error = info.get("nrmse")
+        return Formula(
+            tree,
+            intercept=intercept,
+            slope=slope,
+            error=float("inf") if error is None else float(error),
+            bounds=self.bounds,
+            names=self.data.names,
+        )
 
     def scale(self, tree: gp.PrimitiveTree) -> tuple[float, float]:
         """``(intercept, slope)`` of the formula as scored: fitted on the training data."""
@@ -373,18 +390,6 @@ class SymbolicRegression(Domain):
         )
         figure.tight_layout()
         return figure
-
-
-def scaled_infix(tree: gp.PrimitiveTree, intercept: float, slope: float) -> str:
-    """The formula as scored: ``a + b * (f)``, leaving out an intercept of 0 and a slope of 1."""
-    text = to_infix(tree)
-    if slope == 0.0:
-        return f"{intercept:.6g}"
-    if slope != 1.0:
-        text = f"{slope:.6g} * ({text})"
-    if intercept != 0.0:
-        text = f"{intercept:.6g} + {text}"
-    return text
 
 
 def _is_constant(node: Any) -> bool:

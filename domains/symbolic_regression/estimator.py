@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from domains.symbolic_regression.benchmarks import Dataset
 from domains.symbolic_regression.domain import SymbolicRegression
 from domains.symbolic_regression.formula import Formula
+from domains.symbolic_regression.formula import pareto_front as front_of
 from domains.symbolic_regression.primitives import FUNCTIONS
 from qd.archive import Archive
 from qd.search import Search
@@ -204,23 +205,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
                 bar.update(min(search.evaluations, budget) - min(before, budget))
 
     def _summarise(self) -> None:
-        domain = self.domain_
-        formulas = []
-        for elite in self.archive_.elites():
-            tree = getattr(elite.candidate, "tree", elite.candidate)
-            intercept, slope = domain.scale(tree)
-            error = elite.info.get("nrmse")
-            error = float("inf") if error is None else float(error)
-            formulas.append(
-                Formula(
-                    tree,
-                    intercept=intercept,
-                    slope=slope,
-                    error=error,
-                    bounds=domain.bounds,
-                    names=domain.data.names,
-                )
-            )
+        formulas = [self.domain_.formula(e.candidate, e.info) for e in self.archive_.elites()]
         if not formulas:
             raise RuntimeError(
                 "the search kept no formula: every candidate was invalid (see pole_check, "
@@ -285,8 +270,4 @@ def _record(index: int, formula: Formula) -> dict[str, Any]:
 
 def pareto_front(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Records that no other beats on both ``size`` and ``error``, smallest first."""
-    front: list[dict[str, Any]] = []
-    for record in sorted(records, key=lambda r: (r["size"], r["error"])):
-        if not front or record["error"] < front[-1]["error"]:
-            front.append(record)
-    return front
+    return front_of(records, key=lambda r: (r["size"], r["error"]))

@@ -77,6 +77,8 @@ class Fit:
         intercept: ``a`` of the linear scaling (0 without scaling).
         slope: ``b`` of the linear scaling (1 without scaling).
         evaluations: Times the formula was computed on the data, tuning included.
+        outputs: ``tree``'s raw outputs on the data (before scaling), for callers that
+            describe behaviour without computing them again.
     """
 
     tree: gp.PrimitiveTree
@@ -84,6 +86,7 @@ class Fit:
     intercept: float
     slope: float
     evaluations: int
+    outputs: np.ndarray
 
 
 def _is_constant(node) -> bool:
@@ -121,6 +124,17 @@ def tune_constants(
     """
     if max_evaluations < 2 or not any(_is_constant(node) for node in tree):
         return tree, 0
+    with np.errstate(all="ignore"):
+        first = evaluate_tree(tree, X)
+    if not np.all(np.isfinite(first)):
+        return tree, 0
+    return _tune(tree, X, y, max_evaluations=max_evaluations, scaling=scaling)
+
+
+def _tune(
+    tree: gp.PrimitiveTree, X: np.ndarray, y: np.ndarray, *, max_evaluations: int, scaling: bool
+) -> tuple[gp.PrimitiveTree, int]:
+    """:func:`tune_constants` for a tree with constants and finite outputs (not checked)."""
     # Fresh constant nodes: DEAP's copies share their nodes with the original tree.
     tuned = gp.PrimitiveTree(tree)
     nodes = []
@@ -144,10 +158,6 @@ def tune_constants(
             result = intercept + slope * outputs - y
         return np.where(np.isfinite(result), result, FAILED_RESIDUAL)
 
-    with np.errstate(all="ignore"):
-        first = evaluate_tree(tree, X)
-    if not np.all(np.isfinite(first)):
-        return tree, 0
     method = "lm" if len(y) >= len(start) else "trf"
     try:
         solution = least_squares(residuals, start, method=method, max_nfev=max_evaluations)
@@ -179,16 +189,15 @@ def fit_tree(
         outputs = evaluate_tree(tree, X)
     error, intercept, slope = _score(outputs, y, scaling)
     evaluations = 1
-    if tuning_evaluations > 0 and np.isfinite(error) and error > 0:
-        tuned, calls = tune_constants(
-            tree, X, y, max_evaluations=tuning_evaluations, scaling=scaling
-        )
+    # A finite error means finite outputs: tuning has somewhere to start from.
+    has_constants = any(_is_constant(node) for node in tree)
+    if tuning_evaluations > 1 and has_constants and np.isfinite(error) and error > 0:
+        tuned, calls = _tune(tree, X, y, max_evaluations=tuning_evaluations, scaling=scaling)
         evaluations += calls
-        if calls:
-            with np.errstate(all="ignore"):
-                tuned_outputs = evaluate_tree(tuned, X)
-            tuned_fit = _score(tuned_outputs, y, scaling)
-            if tuned_fit[0] < error:
-                tree = tuned
-                error, intercept, slope = tuned_fit
-    return Fit(tree, error, intercept, slope, evaluations)
+        with np.errstate(all="ignore"):
+            tuned_outputs = evaluate_tree(tuned, X)
+        tuned_fit = _score(tuned_outputs, y, scaling)
+        if tuned_fit[0] < error:
+            tree, outputs = tuned, tuned_outputs
+            error, intercept, slope = tuned_fit
+    return Fit(tree, error, intercept, slope, evaluations, outputs)

@@ -8,6 +8,7 @@ callable for production. :class:`Formula` holds the tree and the ``intercept`` a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,32 @@ from deap import gp
 
 from domains.symbolic_regression.primitives import evaluate_tree, to_infix
 
-__all__ = ["Formula"]
+__all__ = ["Formula", "pareto_front", "scaled_infix"]
+
+
+def pareto_front(items: Sequence[Any], *, key: Callable[[Any], tuple[float, float]]) -> list:
+    """The items no other beats on both size and error, smallest first.
+
+    ``key(item)`` gives ``(size, error)``: the estimator's records and the report's
+    formulas share the rule.
+    """
+    front: list = []
+    for item in sorted(items, key=key):
+        if not front or key(item)[1] < key(front[-1])[1]:
+            front.append(item)
+    return front
+
+
+def scaled_infix(tree: gp.PrimitiveTree, intercept: float, slope: float) -> str:
+    """The formula as scored: ``a + b * (f)``, leaving out an intercept of 0 and a slope of 1."""
+    text = to_infix(tree)
+    if slope == 0.0:
+        return f"{intercept:.6g}"
+    if slope != 1.0:
+        text = f"{slope:.6g} * ({text})"
+    if intercept != 0.0:
+        text = f"{intercept:.6g} + {text}"
+    return text
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,14 +88,7 @@ class Formula:
             return self.intercept + self.slope * evaluate_tree(self.tree, X)
 
     def __str__(self) -> str:
-        text = to_infix(self.tree)
-        if self.slope == 0.0:
-            return f"{self.intercept:.6g}"
-        if self.slope != 1.0:
-            text = f"{self.slope:.6g} * ({text})"
-        if self.intercept != 0.0:
-            text = f"{self.intercept:.6g} + {text}"
-        return text
+        return scaled_infix(self.tree, self.intercept, self.slope)
 
     def __repr__(self) -> str:
         return f"Formula({self}, size={self.size}, error={self.error:.4g})"

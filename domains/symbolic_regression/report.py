@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from domains.symbolic_regression.fitting import nrmse
+from domains.symbolic_regression.formula import pareto_front
 
 __all__ = ["formula_front", "formulas_section"]
 
@@ -23,40 +24,29 @@ FRONT_ROWS = 12
 def formula_front(domain: Any, elites: Sequence[Any]) -> list[dict[str, Any]]:
     """The elites no other beats on both size and training error, smallest first.
 
-    Each row: ``candidate``, its ``tree``, ``size``, ``train_error``, ``test_error``,
-    ``intercept``, ``slope``.
+    Each row: ``candidate``, its ``formula`` (a ``Formula``), ``tree``, ``size``,
+    ``train_error``, ``test_error``, ``intercept``, ``slope``.
     """
-    rows = []
-    for elite in elites:
-        tree = getattr(elite.candidate, "tree", elite.candidate)
-        error = elite.info.get("nrmse")
-        if error is None:
-            continue
-        intercept, slope = domain.scale(tree)
-        rows.append(
-            {
-                "candidate": elite.candidate,  # an Individual for mate-choice domains
-                "tree": tree,
-                "size": len(tree),
-                "train_error": float(error),
-                "intercept": intercept,
-                "slope": slope,
-            }
-        )
-    front: list[dict[str, Any]] = []
-    for row in sorted(rows, key=lambda r: (r["size"], r["train_error"])):
-        if not front or row["train_error"] < front[-1]["train_error"]:
-            front.append(row)
-    for row in front:
-        row["test_error"] = nrmse(
-            domain.predict(row["tree"], domain.data.X_test), domain.data.y_test
-        )
-    return front
+    formulas = [(e.candidate, domain.formula(e.candidate, e.info)) for e in elites]
+    scored = [(c, f) for c, f in formulas if f.error != float("inf")]
+    data = domain.data
+    return [
+        {
+            "candidate": candidate,  # an Individual for mate-choice domains
+            "formula": formula,
+            "tree": formula.tree,
+            "size": formula.size,
+            "train_error": formula.error,
+            "test_error": nrmse(formula.predict(data.X_test), data.y_test),
+            "intercept": formula.intercept,
+            "slope": formula.slope,
+        }
+        for candidate, formula in pareto_front(scored, key=lambda p: (p[1].size, p[1].error))
+    ]
 
 
 def formulas_section(domain: Any, elites: Sequence[Any], figures: Path) -> list[str]:
     """Markdown: the accuracy-complexity front with simplified formulas, and the best one drawn."""
-    from domains.symbolic_regression.export import simplified, to_latex
     from qd.viz import save_figure
 
     front = formula_front(domain, elites)
@@ -76,16 +66,12 @@ def formulas_section(domain: Any, elites: Sequence[Any], figures: Path) -> list[
     ]
     shown = front[-FRONT_ROWS:] if len(front) > FRONT_ROWS else front
     for row in shown:
-        text = simplified(
-            row["tree"], intercept=row["intercept"], slope=row["slope"], bounds=domain.bounds
-        )
+        text = row["formula"].simplified()
         lines.append(
             f"| {row['size']} | {_r2(row['train_error'])} | {_r2(row['test_error'])} | `{text}` |"
         )
     best = min(front, key=lambda r: (r["train_error"], r["size"]))
-    latex = to_latex(
-        best["tree"], intercept=best["intercept"], slope=best["slope"], bounds=domain.bounds
-    )
+    latex = best["formula"].latex()
     save_figure(domain.render(best["candidate"]), figures / "best_formula.png")
     lines += [
         "",

@@ -244,14 +244,18 @@ _RNG_ADVICE = (
 def check_deterministic_initial(ctx: CheckContext) -> None:
     """``initial`` with equally seeded generators gives the same candidates (for an LM
     domain: given the same LM replies)."""
-    first, second, divergence = _twice(
+    _require_deterministic(
         ctx, f"{ctx.name}.initial", lambda: ctx.domain.initial(ctx.batch_size, ctx.rng())
     )
+
+
+def _require_deterministic(ctx: CheckContext, label: str, fn) -> None:
+    """Raise unless two calls of ``fn`` (each with freshly seeded generators) agree."""
+    first, second, divergence = _twice(ctx, label, fn)
     found = _differ(first, second)
     if found or divergence:
         raise CheckFailed(
-            f"{ctx.name}.initial is not deterministic for a seeded rng "
-            f"({found or divergence}): {_RNG_ADVICE}"
+            f"{label} is not deterministic for a seeded rng ({found or divergence}): {_RNG_ADVICE}"
         )
 
 
@@ -294,13 +298,7 @@ def check_deterministic_variation(ctx: CheckContext) -> None:
         batch = operator.batch
         runs.append((f"{operator.name}.batch", lambda: batch(ctx.batch_size, ctx.rng(2))))
     for label, fn in runs:
-        first, second, divergence = _twice(ctx, f"operator {label!r}", fn)
-        found = _differ(first, second)
-        if found or divergence:
-            raise CheckFailed(
-                f"operator {label!r} is not deterministic for a seeded rng "
-                f"({found or divergence}): {_RNG_ADVICE}"
-            )
+        _require_deterministic(ctx, f"operator {label!r}", fn)
 
 
 def check_parents_unchanged(ctx: CheckContext) -> None:
