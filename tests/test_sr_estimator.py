@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,9 +61,33 @@ def test_the_pareto_front_trades_size_for_error(fitted) -> None:
     assert pareto_front(toy) == [toy[0], toy[2]]
 
 
-def test_the_same_seed_gives_the_same_map_and_a_pickle_predicts_the_same(fitted) -> None:
-    again = clone(fitted).fit(X, Y)
-    assert [r["formula"] for r in again.formulas_] == [r["formula"] for r in fitted.formulas_]
+def _fit_in_a_new_process() -> list[dict]:
+    script = (
+        "import json, numpy as np\n"
+        "from domains.symbolic_regression.estimator import QDSymbolicRegressor\n"
+        "X = np.linspace(-1, 1, 60)[:, None]\n"
+        "model = QDSymbolicRegressor(max_evaluations=3000, random_state=0)\n"
+        "print(json.dumps(model.fit(X, 1.0 + 2.5 * X[:, 0] ** 2).formulas_))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def test_the_same_seed_gives_the_same_map_in_one_process_and_in_others(fitted) -> None:
+    # Constant tuning used to end a few ulps apart depending on where the heap put
+    # SciPy MINPACK's work arrays (see domains/symbolic_regression/marquardt.py), and
+    # those ulps grew into other elites: compare everything, exactly, five times over.
+    expected = json.dumps(fitted.formulas_)
+    for _ in range(5):
+        assert json.dumps(clone(fitted).fit(X, Y).formulas_) == expected
+    for _ in range(2):
+        assert json.dumps(_fit_in_a_new_process()) == expected
+
+
+def test_a_pickle_predicts_the_same(fitted) -> None:
     restored = pickle.loads(pickle.dumps(fitted))
     assert np.array_equal(restored.predict(X), fitted.predict(X))
     assert str(restored.best_) == str(fitted.best_)

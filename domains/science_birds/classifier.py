@@ -226,11 +226,19 @@ class LetterClassifier:
         return blur(arr, blur_sigma).reshape(len(arr), -1)
 
     def logits(self, images: np.ndarray) -> np.ndarray:
-        """Unnormalised scores ``(n, classes)``, before the temperature."""
+        """Unnormalised scores ``(n, classes)``, before the temperature.
+
+        Each image goes through the network on its own (one matrix-vector product per
+        layer): a matrix product over the batch sums in an order that depends on the
+        batch's size, so an image scored beside 7 others and beside 3 came out a few
+        ulps apart, and a run's archive depended on how its batches were cut into
+        chunks for worker processes. 3.5x slower per image (0.05 ms), far below the
+        physics.
+        """
         h = self.features(images)
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = h @ w + b
+            h = np.array([row @ w for row in h], dtype=w.dtype).reshape(len(h), w.shape[1]) + b
             if i < last:
                 h = np.maximum(h, 0.0)
         return h

@@ -7,9 +7,10 @@ Two standard ways to stop GP from spending its search on numbers:
   ``a`` and ``b`` the least-squares fit, in closed form over all points at once. The
   search then looks for the *shape* of the target; scale and offset come free.
 - **Constant optimisation**: the formula's own constants are tuned by nonlinear least
-  squares (``scipy.optimize.least_squares``, Levenberg-Marquardt), with ``a`` and ``b``
-  solved exactly inside each residual call (variable projection), as pyoperon tunes its
-  coefficients. Every function call the optimiser makes is counted, so budgets compare.
+  squares (Levenberg-Marquardt, :mod:`.marquardt`: reproducible to the bit, which
+  SciPy's MINPACK is not), with ``a`` and ``b`` solved exactly inside each residual call
+  (variable projection), as pyoperon tunes its coefficients. Every function call the
+  optimiser makes is counted and the budget is never exceeded, so budgets compare.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from deap import gp
-from scipy.optimize import least_squares
 
+from domains.symbolic_regression.marquardt import minimise
 from domains.symbolic_regression.primitives import evaluate_tree
 
 __all__ = ["Fit", "fit_tree", "linear_scale", "nrmse", "tune_constants"]
@@ -128,13 +129,21 @@ def tune_constants(
         first = evaluate_tree(tree, X)
     if not np.all(np.isfinite(first)):
         return tree, 0
-    return _tune(tree, X, y, max_evaluations=max_evaluations, scaling=scaling)
+    tuned, calls, _ = _tune(tree, X, y, first, max_evaluations=max_evaluations, scaling=scaling)
+    return tuned, calls
 
 
 def _tune(
-    tree: gp.PrimitiveTree, X: np.ndarray, y: np.ndarray, *, max_evaluations: int, scaling: bool
-) -> tuple[gp.PrimitiveTree, int]:
-    """:func:`tune_constants` for a tree with constants and finite outputs (not checked)."""
+    tree: gp.PrimitiveTree,
+    X: np.ndarray,
+    y: np.ndarray,
+    first: np.ndarray,
+    *,
+    max_evaluations: int,
+    scaling: bool,
+) -> tuple[gp.PrimitiveTree, int, np.ndarray]:
+    """:func:`tune_constants` for a tree with constants and finite outputs ``first`` (not
+    checked); also returns the tuned tree's outputs, computed during the search."""
     # Fresh constant nodes: DEAP's copies share their nodes with the original tree.
     tuned = gp.PrimitiveTree(tree)
     nodes = []
@@ -145,28 +154,26 @@ def _tune(
             tuned[index] = fresh
             nodes.append(fresh)
     start = np.array([float(node.value) for node in nodes])
-    calls = 0
+    seen: dict[bytes, np.ndarray] = {start.tobytes(): first}
 
-    def residuals(values: np.ndarray) -> np.ndarray:
-        nonlocal calls
-        calls += 1
-        for node, value in zip(nodes, values, strict=True):
-            node.value = float(value)
+    def residual(outputs: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            outputs = evaluate_tree(tuned, X)
             intercept, slope = linear_scale(outputs, y) if scaling else (0.0, 1.0)
             result = intercept + slope * outputs - y
         return np.where(np.isfinite(result), result, FAILED_RESIDUAL)
 
-    method = "lm" if len(y) >= len(start) else "trf"
-    try:
-        solution = least_squares(residuals, start, method=method, max_nfev=max_evaluations)
-        best = solution.x
-    except (ValueError, np.linalg.LinAlgError):
-        best = start
+    def residuals(values: np.ndarray) -> np.ndarray:
+        for node, value in zip(nodes, values, strict=True):
+            node.value = float(value)
+        with np.errstate(all="ignore"):
+            outputs = evaluate_tree(tuned, X)
+        seen[values.tobytes()] = outputs
+        return residual(outputs)
+
+    best, calls = minimise(residuals, start, max_calls=max_evaluations, first=residual(first))
     for node, value in zip(nodes, best, strict=True):
         node.value = float(value)
-    return tuned, calls
+    return tuned, calls, seen[best.tobytes()]
 
 
 def fit_tree(
@@ -192,10 +199,10 @@ def fit_tree(
     # A finite error means finite outputs: tuning has somewhere to start from.
     has_constants = any(_is_constant(node) for node in tree)
     if tuning_evaluations > 1 and has_constants and np.isfinite(error) and error > 0:
-        tuned, calls = _tune(tree, X, y, max_evaluations=tuning_evaluations, scaling=scaling)
+        tuned, calls, tuned_outputs = _tune(
+            tree, X, y, outputs, max_evaluations=tuning_evaluations, scaling=scaling
+        )
         evaluations += calls
-        with np.errstate(all="ignore"):
-            tuned_outputs = evaluate_tree(tuned, X)
         tuned_fit = _score(tuned_outputs, y, scaling)
         if tuned_fit[0] < error:
             tree, outputs = tuned, tuned_outputs

@@ -36,23 +36,23 @@ def short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def json_diff(a: Any, b: Any, path: str = "") -> str | None:
+def json_diff(a: Any, b: Any, path: str = "", *, exact: bool = False) -> str | None:
     """Where two JSON values first differ, or None if they agree.
 
-    Floats agree within a relative 1e-6: a float32 model scores one text a hair apart in
-    batches of different sizes.
+    Floats agree within a relative 1e-6 (a float32 model scores one text a hair apart in
+    batches of different sizes), or only when equal with ``exact``.
     """
     if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
         return None if a == b else f"{path or 'value'}: {short(a)} != {short(b)}"
     if isinstance(a, int | float) and isinstance(b, int | float):
-        same = a == b or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+        same = a == b or (not exact and math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9))
         return None if same else f"{path or 'value'}: {a!r} != {b!r}"
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b), key=str):
             if key not in a or key not in b:
                 where = "first" if key not in b else "second"
                 return f"{path}[{key!r}] only in the {where}"
-            found = json_diff(a[key], b[key], f"{path}[{key!r}]")
+            found = json_diff(a[key], b[key], f"{path}[{key!r}]", exact=exact)
             if found:
                 return found
         return None
@@ -60,7 +60,7 @@ def json_diff(a: Any, b: Any, path: str = "") -> str | None:
         if len(a) != len(b):
             return f"{path or 'value'}: {len(a)} items != {len(b)} items"
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = json_diff(x, y, f"{path}[{i}]")
+            found = json_diff(x, y, f"{path}[{i}]", exact=exact)
             if found:
                 return found
         return None
