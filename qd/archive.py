@@ -297,20 +297,29 @@ class Archive:
 
     @property
     def stats(self) -> ArchiveStats:
-        """num_elites, coverage, qd_score (with the explicit offset), obj_max, obj_mean."""
+        """num_elites, coverage, qd_score (with the explicit offset), obj_max, obj_mean.
+
+        The QD score and mean are exactly rounded sums (``math.fsum``) of the elites'
+        objectives now, not pyribs' running totals: those depend on the order elites
+        arrived, so a resumed run (its archive rebuilt from a checkpoint) logged a QD
+        score a few ulps from the uninterrupted run's with the identical archive.
+        """
         s = self._archive.stats
 
         def number(value: Any) -> float | None:
             return None if value is None or not math.isfinite(float(value)) else float(value)
 
+        objectives = self._archive.data("objective") if s.num_elites else np.empty(0)
+        total = math.fsum(objectives.tolist())
+        qd_score = math.fsum((objectives - self.qd_score_offset).tolist())
         return ArchiveStats(
             num_elites=int(s.num_elites),
             cells=self.cells,
             coverage=float(s.coverage),
-            qd_score=float(s.qd_score),
+            qd_score=qd_score,
             qd_score_offset=self.qd_score_offset,
             obj_max=number(s.obj_max) if s.num_elites else None,
-            obj_mean=number(s.obj_mean) if s.num_elites else None,
+            obj_mean=number(total / len(objectives)) if s.num_elites else None,
         )
 
     # --- checkpoints ----------------------------------------------------------------

@@ -138,8 +138,24 @@ class _Runner:
         return final_archive(run)
 
 
+SEARCH_METRICS = (
+    "iteration",
+    "evaluations",
+    "num_elites",
+    "coverage",
+    "qd_score",
+    "obj_max",
+    "obj_mean",
+    "added",
+    "invalid",
+)
+"""What every metrics line says of the search; timings and LM usage (requests against
+cache hits) legitimately differ between runs."""
+
+
 def final_archive(run: RunDirectory) -> dict[str, Any]:
-    """The newest checkpoint's iteration, evaluations and elite records."""
+    """The newest checkpoint's iteration, evaluations and elite records, and the search's
+    metrics line by line."""
     checkpoint = run.latest_checkpoint()
     if checkpoint is None:
         raise CheckFailed(f"{run.path} wrote no checkpoint")
@@ -147,15 +163,16 @@ def final_archive(run: RunDirectory) -> dict[str, Any]:
         "iteration": checkpoint.iteration,
         "evaluations": checkpoint.evaluations,
         "records": checkpoint.records,
+        "metrics": [{k: row.get(k) for k in SEARCH_METRICS} for row in run.metrics()],
     }
 
 
 def _require_equal(reference: dict[str, Any], other: dict[str, Any], how: str) -> None:
     if json.dumps(reference, sort_keys=True) == json.dumps(other, sort_keys=True):
         return
-    where = json_diff(reference, other, "archive", exact=True) or "somewhere"
+    where = json_diff(reference, other, "run", exact=True) or "somewhere"
     raise CheckFailed(
-        f"the archive {how} differs from the reference run at {where}: draw every random "
+        f"the run {how} differs from the reference run at {where}: draw every random "
         "choice from the rng a call is given, keep no state between calls, and make "
         "evaluate a function of the candidate alone"
     )
