@@ -363,8 +363,10 @@ class Archive:
                         objective=objective, measures=measures, info=dict(record.get("info", {}))
                     )
                 )
-            except (KeyError, TypeError, ValueError, AttributeError) as error:
-                raise ValueError(f"archive record {i} is malformed: {error}") from error
+            except Exception as error:  # whatever decode raises (OverflowError ...): malformed
+                raise ValueError(
+                    f"archive record {i} is malformed: {type(error).__name__}: {error}"
+                ) from error
         before = len(self)
         self.add(candidates, evaluations)
         if len(self) - before != len(records):

@@ -21,7 +21,8 @@ from rich.table import Table
 from qd.config import ConfigError, load_config
 from qd.progress import ProgressBar
 from qd.registry import load_domain_class, registered_domains
-from qd.runs import RunDirectory, RunError, RunLockedError, execute, start
+from qd.run_dir import DISK_FULL
+from qd.runs import RunDirectory, RunError, RunLockedError, changed_config, execute, start
 
 app = typer.Typer(
     add_completion=False,
@@ -46,8 +47,11 @@ def _execute(
     quiet: bool,
     restart: bool = False,
     dask_scheduler: str | None = None,
+    overrides: list[str] | None = None,
 ) -> None:
     config = run.load_config()
+    if overrides:  # read-only here: for the progress bar's total (execute checks again)
+        config, _ = changed_config(config, overrides)
     total = iterations or config.search.iterations
     checkpoint = run.latest_checkpoint() if resume and not restart else None
     done = checkpoint.iteration if checkpoint else 0
@@ -60,6 +64,7 @@ def _execute(
             restart=restart,
             callbacks=[bar] if bar else [],
             dask_scheduler=dask_scheduler,
+            overrides=overrides or (),
             notify=_warn,
         )
     except KeyboardInterrupt:
@@ -67,6 +72,16 @@ def _execute(
             bar.close()
         err.print(f"interrupted; continue with: qd resume {run.path}")
         raise typer.Exit(130) from None
+    except OSError as error:
+        if error.errno not in DISK_FULL:
+            raise
+        if bar:
+            bar.close()
+        raise fail(
+            f"cannot write {error.filename or 'a run file'}: {error.strerror}. The run's "
+            "checkpoints are whole (each is written to a temporary file, then renamed); "
+            f"free some space, then continue with: qd resume {run.path}"
+        ) from None
     except Exception as error:
         if not _lm_unavailable(error):
             raise
@@ -141,6 +156,14 @@ def resume(
         bool,
         typer.Option(help="Delete the checkpoints and start over (when none can be resumed)."),
     ] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Change how the run goes on: lm.*, evaluation.*, search.iterations, "
+            "search.checkpoint_every; e.g. --set lm.timeout=60.",
+        ),
+    ] = None,
 ) -> None:
     """Continue a run from its newest checkpoint, every elite and the RNG restored."""
     try:
@@ -151,6 +174,7 @@ def resume(
             iterations=iterations,
             quiet=quiet,
             dask_scheduler=dask_scheduler,
+            overrides=set_,
         )
     except (ConfigError, RunError, RunLockedError) as error:
         raise fail(str(error)) from None
@@ -165,7 +189,7 @@ def report(
     from qd.report import write_report
 
     try:
-        page = write_report(run_path, top=top)
+        page = write_report(run_path, top=top, notify=_warn)
     except (ConfigError, RunError) as error:
         raise fail(str(error)) from None
     typer.echo(f"wrote {page}")

@@ -33,6 +33,7 @@ class ConfigError(ValueError):
     """A config that cannot be run; the message names the key and what to do."""
 
 
+MAX_NAME_BYTES = 255  # NAME_MAX of Linux and macOS file systems: a directory name's limit
 MAX_BATCH = 100_000  # candidates per iteration: more only eats memory before iteration 1
 LOOPS = ("map_elites", "population")
 
@@ -148,6 +149,11 @@ class ExperimentConfig(_Section):
     def _a_directory_name(cls, value: str) -> str:
         if not value or "/" in value or value in (".", ".."):
             raise ValueError(f"{value!r} must be a non-empty name without '/'")
+        if len(value.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+            raise ValueError(
+                f"{value[:40]!r}... is {len(value.encode('utf-8', 'surrogateescape'))} bytes "
+                f"long; a run directory's name must fit in {MAX_NAME_BYTES} bytes"
+            )
         return value
 
     @field_validator("domain")
@@ -268,10 +274,30 @@ def parse_config(data: dict[str, Any]) -> ExperimentConfig:
             "lm.api_key: set the key in the QD_LM_API_KEY environment variable instead; "
             "configs are copied into run directories and a key must never be"
         )
+    _refuse_control_characters(data, "")
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(explain(error, ExperimentConfig)) from None
+
+
+def _refuse_control_characters(value: Any, key: str) -> None:
+    """A NUL (or other control character but tab and newline) in any text value is a
+    ConfigError naming the key: paths and names end in the OS, which refuses them with
+    a bare ``ValueError: embedded null byte``."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _refuse_control_characters(item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_control_characters(item, f"{key}[{index}]")
+    elif isinstance(value, str):
+        bad = next((c for c in value if ord(c) < 32 and c not in "\t\n\r"), None)
+        if bad is not None:
+            raise ConfigError(
+                f"{key or 'value'}: contains the control character {bad!r} at position "
+                f"{value.index(bad)}; remove it"
+            )
 
 
 def _check_option_types(cls: type[Domain], options: dict[str, Any]) -> None:
@@ -306,7 +332,10 @@ def _check_option_types(cls: type[Domain], options: dict[str, Any]) -> None:
 def _blamed_key(message: str, options: dict[str, Any]) -> str:
     """The ``domain.<option>`` a domain's error message is about, or ``domain``."""
     for key, value in options.items():
-        if message.startswith(f"{key}:") or (isinstance(value, str) and repr(value) in message):
+        named = isinstance(value, str) and (
+            repr(value) in message or repr(str(Path(value))) in message
+        )
+        if message.startswith(f"{key}:") or named:
             return f"domain.{key}"
     return "domain"
 

@@ -10,6 +10,8 @@ write; every mistake becomes one :class:`~qd.config.ConfigError` naming the key.
 from __future__ import annotations
 
 import pickle
+import socket
+from urllib.parse import urlsplit
 
 from qd.archive import Archive
 from qd.config import ConfigError, ExperimentConfig
@@ -85,12 +87,39 @@ def lm_settings(config: ExperimentConfig, *, domain: Domain | None = None):
     return settings
 
 
+def reach_scheduler(address: str, *, timeout: float = 10.0) -> None:
+    """Connect to a Dask scheduler and leave, so a run never starts (or rewrites its
+    config) with an address nobody answers.
+
+    A ``tcp://`` address is first probed with a plain socket: a refused connection is
+    known at once, where Dask's client retries until its timeout (34 s seen).
+
+    Raises:
+        ConfigError: Naming ``evaluation.scheduler``, the address and the cause.
+    """
+    parsed = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        if parsed.scheme == "tcp" and parsed.hostname and parsed.port:
+            socket.create_connection((parsed.hostname, parsed.port), timeout=timeout).close()
+        from qd.evaluation import import_distributed
+
+        import_distributed().Client(address, timeout=f"{timeout}s").close()
+    except (OSError, ValueError) as error:  # ValueError: a malformed address or port
+        raise ConfigError(
+            f"evaluation.scheduler: cannot reach the Dask scheduler {address!r} ({error}); "
+            "start it (dask scheduler), check the address, or leave the option out to "
+            "run a LocalCluster"
+        ) from None
+    except ImportError as error:
+        raise ConfigError(f"evaluation.scheduler: {error}") from None
+
+
 def check_evaluation(config: ExperimentConfig, domain: Domain) -> None:
     """Whether the configured backend can evaluate this domain.
 
     Raises:
-        ConfigError: An LM-judged domain off the main process, or a domain that cannot
-            be sent to worker processes.
+        ConfigError: An LM-judged domain off the main process, a domain that cannot
+            be sent to worker processes, or a Dask scheduler that does not answer.
     """
     backend = config.evaluation.backend
     if domain.uses_lm and domain.evaluate_uses_lm and backend != "inprocess":
@@ -98,6 +127,8 @@ def check_evaluation(config: ExperimentConfig, domain: Domain) -> None:
             "evaluation.backend: a domain whose evaluation asks the LM evaluates in process "
             "(the LM server does the heavy work); set it to 'inprocess'"
         )
+    if config.evaluation.scheduler:
+        reach_scheduler(config.evaluation.scheduler)
     if backend == "inprocess":
         return
     try:

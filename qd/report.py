@@ -8,6 +8,7 @@ what went wrong (invalid candidates by reason).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,13 @@ from qd.viz import archive_heatmap, progress_curves, save_figure
 FIGURES_DIR = "report"
 
 
-def write_report(run_path: str | Path, *, top: int = 5, spread: int = 6) -> Path:
+def write_report(
+    run_path: str | Path,
+    *,
+    top: int = 5,
+    spread: int = 6,
+    notify: Callable[[str], None] | None = None,
+) -> Path:
     """Write ``report.md`` and its PNGs into the run directory; returns the page's path.
 
     Args:
@@ -31,12 +38,13 @@ def write_report(run_path: str | Path, *, top: int = 5, spread: int = 6) -> Path
         top: How many of the best elites to show.
         spread: How many elites from far-apart cells to show (what the map holds
             beyond its best corner); 0 for none.
+        notify: Told of each newer checkpoint skipped because it cannot be read.
 
     Raises:
         RunError: Not a run directory, or no checkpoint yet.
     """
     run = RunDirectory(run_path)
-    config, domain, archive, checkpoint = load_archive(run)
+    config, domain, archive, checkpoint = load_archive(run, notify=notify)
     figures = run.path / FIGURES_DIR
     figures.mkdir(exist_ok=True)
     metrics = run.metrics()

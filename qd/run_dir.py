@@ -10,6 +10,8 @@ rename), so a crash at any instant leaves the previous file whole.
 
 from __future__ import annotations
 
+import errno
+import fnmatch
 import json
 import os
 import shutil
@@ -27,6 +29,7 @@ from qd.run_lock import LOCK_NAME, hold_run_lock
 
 __all__ = [
     "CHECKPOINTS_KEPT",
+    "DISK_FULL",
     "LM_CACHE",
     "RunDirectory",
     "RunError",
@@ -35,6 +38,20 @@ __all__ = [
 
 CHECKPOINTS_KEPT = 3
 LM_CACHE = "lm-cache"
+RUN_FILES = (
+    "config.toml",
+    "metrics.jsonl",
+    "events.jsonl",
+    "archive-*.json",
+    f"{LM_CACHE}*",
+    LOCK_NAME,
+    ".*.tmp",
+    "report.md",
+    "report.html",
+)
+"""What a run directory may hold (names or patterns), besides its report figures."""
+REPORT_DIR = "report"
+"""The folder of report figures (``qd report``); it holds image files only."""
 
 
 class RunError(RuntimeError):
@@ -63,11 +80,14 @@ class RunDirectory:
         """Make the directory and write the resolved config.
 
         Call it holding the run's lock (:meth:`lock`): ``force`` deletes files, which
-        must not happen under a live run.
+        must not happen under a live run. Check :meth:`refuse_to_replace` before taking
+        the lock, so that a folder that is no run never even gets a lock file.
 
         Raises:
-            RunError: The run exists and ``force`` is false.
+            RunError: The path is not a run directory qd made, or the run exists and
+                ``force`` is false.
         """
+        self.refuse_to_replace()
         contents = [p for p in self.path.iterdir() if p.name != LOCK_NAME]
         if contents:
             if not force:
@@ -78,9 +98,51 @@ class RunDirectory:
             for item in contents:
                 if item.name.startswith(LM_CACHE):
                     continue  # a rerun of the same config replays LM replies for free
-                shutil.rmtree(item) if item.is_dir() else item.unlink()
+                if item.is_dir() and not item.is_symlink():
+                    shutil.rmtree(item)  # the report folder, checked to hold images only
+                else:
+                    item.unlink()  # a file, or a link (never what it points to)
         self.path.mkdir(parents=True, exist_ok=True)
         self.write_config(config)
+
+    def refuse_to_replace(self) -> None:
+        """Raise unless the path is free, or a run directory qd may replace.
+
+        ``qd run --force`` deletes what a run made; it must never delete anything
+        else. So the path must be missing, empty, or a real directory (no link) holding
+        a ``config.toml`` and nothing but the files a run makes (:data:`RUN_FILES`,
+        and images in ``report/``).
+
+        Raises:
+            RunError: What is there instead, and what to do.
+        """
+        parent = self.path.parent
+        for folder in (parent, *parent.parents):
+            if folder.exists() and not folder.is_dir():
+                raise RunError(
+                    f"{folder} is a file, not a folder: give --runs-dir a folder "
+                    "(it is made if missing)"
+                )
+        if self.path.is_symlink():
+            raise RunError(
+                f"{self.path} is a symbolic link; qd writes runs only into real "
+                "directories: give --runs-dir the folder it points to, or another --name"
+            )
+        if not self.path.exists():
+            return
+        if not self.path.is_dir():
+            raise RunError(f"{self.path} is a file, not a run directory: choose another --name")
+        entries = [p for p in self.path.iterdir() if p.name != LOCK_NAME]
+        if not entries:
+            return
+        strangers = [p.name for p in entries if not _made_by_a_run(p)]
+        if not (self.path / "config.toml").is_file() or strangers:
+            what = f"it holds {_listed(strangers)}" if strangers else "it has no config.toml"
+            raise RunError(
+                f"{self.path} is not a run directory ({what}); qd will not write into it "
+                "or delete anything there, even with --force: choose another --name or "
+                "--runs-dir"
+            )
 
     def lock(self) -> AbstractContextManager[None]:
         """Own the directory (made if missing) while the ``with`` block runs.
@@ -157,8 +219,11 @@ class RunDirectory:
 
     def append(self, path: Path, rows: list[dict[str, Any]]) -> None:
         if rows:
-            with path.open("a") as handle:
-                handle.writelines(json.dumps(row, default=_json_default) + "\n" for row in rows)
+            try:
+                with path.open("a") as handle:
+                    handle.writelines(json.dumps(row, default=_json_default) + "\n" for row in rows)
+            except OSError as error:
+                raise _naming(error, path) from error
 
     def read_jsonl(self, path: Path) -> list[dict[str, Any]]:
         """Rows of a log; a torn line (a crash mid-write) or one that is no object is skipped."""
@@ -187,16 +252,62 @@ class RunDirectory:
             atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+"""Write errors that mean "no room": the disk, a quota, or a file-size limit."""
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """``error`` with the file it was writing (a failed write() names none)."""
+    if error.filename is not None:
+        return error
+    return type(error)(error.errno, error.strerror or str(error), str(path))
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (a moment's race with threads)
+    os.umask(mask)
+    return mask
+
+
+def _made_by_a_run(entry: Path) -> bool:
+    """Whether ``entry`` (in a run directory) is something a run writes."""
+    if entry.name == REPORT_DIR and entry.is_dir() and not entry.is_symlink():
+        return all(
+            p.is_file() and not p.is_symlink() and p.suffix in (".png", ".svg")
+            for p in entry.iterdir()
+        )
+    if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(LM_CACHE):
+        return False
+    return any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in RUN_FILES)
+
+
+def _listed(names: list[str], shown: int = 4) -> str:
+    names = sorted(names)
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(repr(n) for n in names[:shown]) + more
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file, fsync and rename: readers see old or new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(handle, 0o666 & ~_umask())  # mkstemp makes 0600; files honour the umask
         with os.fdopen(handle, "w") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        raise _naming(error, path) from error
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

@@ -11,9 +11,11 @@ same archive as an uninterrupted one with the same seed.
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import numpy as np
 
 from qd.archive import Archive
 from qd.checkpoints import Checkpoint, CheckpointError
-from qd.config import ConfigError, ExperimentConfig, parse_config
+from qd.config import ConfigError, ExperimentConfig, apply_override, parse_config
 from qd.domain import Domain
 from qd.evaluation import make_evaluator
 from qd.population import PopulationSearch
@@ -70,12 +72,14 @@ def start(
 
     Raises:
         ConfigError: A bad config; nothing is written.
-        RunError: The run exists (and not ``force``).
+        RunError: The run exists (and not ``force``), or the path is no run directory
+            (a user's folder, a file, a link), which is never written to.
         RunLockedError: The run is live in another process.
     """
     preflight(config)  # every mistake a ConfigError before anything is written
     config = config.with_domain_defaults()
     run = RunDirectory(Path(runs_dir) / config.name)
+    run.refuse_to_replace()  # before the lock file: a folder that is no run stays untouched
     with ExitStack() as stack:
         stack.enter_context(run.lock())
         run.create(config, force=force)
@@ -92,6 +96,7 @@ def execute(
     resume: bool = False,
     restart: bool = False,
     dask_scheduler: str | None = None,
+    overrides: Sequence[str] = (),
     notify: Callable[[str], None] | None = None,
 ) -> Search | PopulationSearch:
     """Run (or resume) the search in ``run`` until the configured iterations.
@@ -109,10 +114,15 @@ def execute(
             can be resumed from).
         dask_scheduler: Evaluate on the Dask cluster at this address (backend ``dask``);
             written to the config, so a resume goes on with it unless told otherwise.
+        overrides: ``key=value`` changes for this and later legs, limited to
+            :data:`RESUMABLE_KEYS`; checked whole before the config is rewritten, and
+            recorded in ``events.jsonl`` (``config_changed``).
         notify: Called with a line for the user, e.g. that a checkpoint was skipped.
 
     Raises:
         RunError: Not a run directory, or checkpoints of which none can be resumed from.
+        ConfigError: An override that may not change, or a changed config that does
+            not check out (nothing is written then).
         RunLockedError: The run is live in another process.
         KeyboardInterrupt: After a graceful stop on Ctrl-C.
     """
@@ -127,6 +137,7 @@ def execute(
             resume=resume,
             restart=restart,
             dask_scheduler=dask_scheduler,
+            overrides=overrides,
             notify=notify or (lambda message: None),
         )
 
@@ -158,36 +169,43 @@ def _restore(
                 [{"event": "restarted", "time": time.time(), "discarded": [p.name for p in files]}],
             )
         return None, None
+    found = newest_restorable(run, config, domain)
+    if found is None:
+        return None, None
+    checkpoint, archive, problems = found
+    resumed_from = f"archive-{checkpoint.iteration:06d}.json"
+    for problem in problems:
+        row = {"event": "checkpoint_skipped", "time": time.time(), "reason": problem}
+        run.append(run.events_path, [{**row, "resumed_from": resumed_from}])
+        notify(f"skipped checkpoint {problem}; resuming from {resumed_from}")
+    return checkpoint, archive
+
+
+def newest_restorable(
+    run: RunDirectory, config: ExperimentConfig, domain: Domain
+) -> tuple[Checkpoint, Archive, list[str]] | None:
+    """The newest checkpoint whose archive rebuilds, that archive, and why each newer
+    one was skipped; None when there is no checkpoint at all. Writes nothing.
+
+    Raises:
+        RunError: Checkpoints exist and none rebuilds; the message lists why.
+    """
     problems: list[str] = []
-    for path in reversed(files):
+    for path in reversed(run.checkpoints()):
         try:
             checkpoint = run.read_checkpoint(path)
             archive = _restored_archive(path, config, domain, checkpoint)
         except CheckpointError as error:
             problems.append(str(error))
             continue
-        for problem in problems:
-            message = f"skipped checkpoint {problem}; resuming from {path.name}"
-            run.append(
-                run.events_path,
-                [
-                    {
-                        "event": "checkpoint_skipped",
-                        "time": time.time(),
-                        "reason": problem,
-                        "resumed_from": path.name,
-                    }
-                ],
-            )
-            notify(message)
-        return checkpoint, archive
+        return checkpoint, archive, problems
     if problems:
         raise RunError(
             f"{run.path}: no checkpoint can be resumed from: {'; '.join(problems)}. "
             f"Put a good checkpoint back, or start the run over with "
             f"`qd resume {run.path} --restart` (which deletes them)"
         )
-    return None, None
+    return None
 
 
 def _restored_archive(
@@ -206,25 +224,85 @@ def _restored_archive(
     return archive
 
 
-def _execute_locked(run, *, iterations, callbacks, resume, restart, dask_scheduler, notify):
+RESUMABLE_KEYS = ("search.iterations", "search.checkpoint_every", "evaluation.*", "lm.*")
+"""Config keys ``qd resume --set`` may change: how the run goes on, never what its
+archive means (the domain, the archive, the seed and the search's shape stay)."""
+
+
+def changed_config(
+    config: ExperimentConfig, overrides: Sequence[str]
+) -> tuple[ExperimentConfig, dict[str, list[Any]]]:
+    """``config`` with resume's ``key=value`` overrides, and ``{key: [old, new]}``.
+
+    Setting ``evaluation.backend`` to anything but ``dask`` drops a configured
+    scheduler, so a run given an address that no longer answers can go back.
+
+    Raises:
+        ConfigError: A key outside :data:`RESUMABLE_KEYS` or a value the schema refuses.
+    """
+    data = config.to_dict()
+    for override in overrides:
+        key = override.partition("=")[0].strip()
+        if not any(fnmatch.fnmatchcase(key, pattern) for pattern in RESUMABLE_KEYS):
+            raise ConfigError(
+                f"--set {key}: cannot change between legs of a run (it would change what "
+                f"the archive means); resume may set {', '.join(RESUMABLE_KEYS)}. Start a "
+                "new run for anything else"
+            )
+        apply_override(data, override)
+    if data.get("evaluation", {}).get("backend") != "dask":
+        data.get("evaluation", {}).pop("scheduler", None)
+    new = parse_config(data)
+    before, after = _flat(config.to_dict()), _flat(new.to_dict())
+    changes = {
+        k: [before.get(k), after.get(k)]
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
+    return new, changes
+
+
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _execute_locked(
+    run, *, iterations, callbacks, resume, restart, dask_scheduler, overrides, notify
+):
     config = run.load_config()
+    changes: dict[str, list[Any]] = {}
+    wanted = list(overrides)
+    if iterations is not None:
+        wanted.append(f"search.iterations={iterations}")
+    if dask_scheduler:
+        wanted += [
+            'evaluation.backend="dask"',
+            f"evaluation.scheduler={json.dumps(dask_scheduler)}",
+        ]
+    if wanted:
+        # Checked whole (the scheduler reached) before anything is written or deleted.
+        config, changes = changed_config(config, wanted)
+        preflight(config)
     domain = config.build_domain()
     checkpoint, archive = None, None
     if resume:
         checkpoint, archive = _restore(run, config, domain, restart=restart, notify=notify)
-    if iterations is not None and checkpoint is not None and iterations < checkpoint.iteration:
+    done = checkpoint.iteration if checkpoint is not None else 0
+    if changes and config.search.iterations < done:
         raise RunError(
-            f"--iterations {iterations} is below the {checkpoint.iteration} iterations already done"
+            f"search.iterations {config.search.iterations} is below the {done} iterations "
+            "already done"
         )
-    if iterations is not None or dask_scheduler:
-        changed = config.to_dict()
-        if iterations is not None:
-            changed["search"]["iterations"] = iterations
-        if dask_scheduler:
-            changed["evaluation"].update(backend="dask", scheduler=dask_scheduler)
-        config = parse_config(changed)
-        preflight(config)  # the changed config is checked whole before it is written
+    if changes:
         run.write_config(config)
+        row = {"event": "config_changed", "time": time.time(), "iteration": done}
+        run.append(run.events_path, [{**row, "changes": changes}])
     rng = np.random.default_rng(config.seed)
     if archive is None:
         archive = build_archive(config, domain)
@@ -380,17 +458,25 @@ def _graceful_interrupt() -> Iterator[Any]:
         signal.signal(signal.SIGINT, previous)
 
 
-def load_archive(run: RunDirectory) -> tuple[ExperimentConfig, Domain, Archive, Checkpoint]:
-    """The run's config, domain and archive at its newest checkpoint.
+def load_archive(
+    run: RunDirectory, *, notify: Callable[[str], None] | None = None
+) -> tuple[ExperimentConfig, Domain, Archive, Checkpoint]:
+    """The run's config, domain and archive at its newest checkpoint that rebuilds.
+
+    A newer checkpoint that is unreadable or does not fit the archive is skipped, as
+    ``qd resume`` skips it, and ``notify`` is told why.
 
     Raises:
-        RunError: No checkpoint yet.
+        RunError: No checkpoint yet, or none that rebuilds (each one's problem named).
     """
     config = run.load_config()
     domain = config.build_domain()
-    checkpoint = run.latest_checkpoint()
-    if checkpoint is None:
+    found = newest_restorable(run, config, domain)
+    if found is None:
         raise RunError(f"{run.path} has no checkpoint yet; run it with `qd run` first")
-    archive = build_archive(config, domain, checkpoint.centroids)
-    archive.add_records(checkpoint.records, domain)
+    checkpoint, archive, problems = found
+    for problem in problems:
+        (notify or (lambda message: None))(
+            f"skipped checkpoint {problem}; reporting iteration {checkpoint.iteration}"
+        )
     return config, domain, archive, checkpoint

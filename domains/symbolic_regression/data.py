@@ -24,10 +24,17 @@ import numpy as np
 
 from domains.symbolic_regression.benchmarks import Dataset
 
-__all__ = ["load_dataset", "make_dataset"]
+__all__ = ["MAX_MAGNITUDE", "check_scale", "load_dataset", "make_dataset"]
 
 MIN_TRAIN_ROWS = 3
 """Linear scaling fits two numbers; fewer than three points leave nothing to judge."""
+
+MAX_MAGNITUDE = 1e100
+"""Largest |value| accepted in data. Errors are sums of squares and formulas multiply
+their inputs: around 1e154 a square overflows, and data at 1e307 ran to a map of
+constants with a QD score of 0 and a NaN score, silently. 1e100 leaves formulas room
+(x1 * x2 of two such inputs is still finite) while no physical quantity in SI units
+comes near it."""
 
 
 def _as_matrix(X, what: str) -> np.ndarray:
@@ -64,6 +71,23 @@ def _check_finite(array: np.ndarray, what: str) -> None:
         )
 
 
+def check_scale(array: np.ndarray, what: str) -> None:
+    """Refuse values whose squares and products overflow (see :data:`MAX_MAGNITUDE`).
+
+    Raises:
+        ValueError: The largest value, where it is, and what to do.
+    """
+    magnitude = np.abs(array)
+    if magnitude.size and float(magnitude.max()) > MAX_MAGNITUDE:
+        row = int(np.unravel_index(int(np.argmax(magnitude)), magnitude.shape)[0])
+        raise ValueError(
+            f"{what} holds values up to {float(magnitude.max()):.3g} (row {row}); above "
+            f"{MAX_MAGNITUDE:g} squares and products overflow and every formula would "
+            "score NaN: divide the column by a power of ten first (exported formulas are "
+            "then in those units)"
+        )
+
+
 def _checked_pair(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
     X = _as_matrix(X, f"{what} X")
     y = _as_vector(y, f"{what} y")
@@ -71,6 +95,8 @@ def _checked_pair(X, y, what: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{what} X has {X.shape[0]} rows but y has {y.shape[0]}")
     _check_finite(X, f"{what} X")
     _check_finite(y, f"{what} y")
+    check_scale(X, f"{what} X")
+    check_scale(y, f"{what} y")
     return X, y
 
 
@@ -83,6 +109,7 @@ def make_dataset(
     test_size: float = 0.25,
     seed: int = 0,
     names: Sequence[str] | None = None,
+    source: str | None = None,
 ) -> Dataset:
     """A checked :class:`Dataset` from arrays, split at random unless a test set is given.
 
@@ -95,6 +122,7 @@ def make_dataset(
             for training and tests on the training rows (say so when you report).
         seed: Seed of the random split.
         names: Optional column names, shown beside ``x1..xn`` in exported formulas.
+        source: Where the arrays came from (a file name), named in errors.
 
     Returns:
         The dataset; formulas name its columns ``x1, x2, ...``.
@@ -103,11 +131,12 @@ def make_dataset(
         ValueError: NaN or infinite values, mismatched shapes, a constant training
             target, too few rows, or a bad ``test_size``.
     """
-    X, y = _checked_pair(X, y, "training")
+    origin = f"{source}: " if source else ""
+    X, y = _checked_pair(X, y, f"{origin}training")
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test, or neither")
     if X_test is not None:
-        X_test, y_test = _checked_pair(X_test, y_test, "test")
+        X_test, y_test = _checked_pair(X_test, y_test, f"{origin}test")
         if X_test.shape[1] != X.shape[1]:
             raise ValueError(
                 f"test X has {X_test.shape[1]} features but training X has {X.shape[1]}"
@@ -145,7 +174,16 @@ def make_dataset(
 def _read_table(path: Path) -> tuple[list[str] | None, np.ndarray]:
     """Column names (None for .npz arrays) and the numbers of a CSV or .npz file."""
     if path.suffix == ".npz":
-        with np.load(path) as arrays:
+        try:
+            arrays = np.load(path)
+        except Exception as error:  # a zip, pickle or format error: many kinds, one meaning
+            raise ValueError(
+                f"{str(path)!r} is not a readable .npz file ({type(error).__name__}: {error}); "
+                "save it with numpy.savez"
+            ) from None
+        if not hasattr(arrays, "files"):  # a lone .npy array under an .npz name
+            raise ValueError(f"{str(path)!r} holds one array, not an .npz archive of columns")
+        with arrays:
             if {"X", "y"} <= set(arrays.files):
                 X = _as_matrix(arrays["X"], f"{path}: X")
                 y = _as_vector(arrays["y"], f"{path}: y")
@@ -156,8 +194,16 @@ def _read_table(path: Path) -> tuple[list[str] | None, np.ndarray]:
             if len({len(c) for c in columns}) > 1:
                 raise ValueError(f"{path}: the arrays have different lengths")
             return list(arrays.files), np.column_stack(columns)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(c.strip() for c in row)]
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{str(path)!r} is not a text CSV: byte {error.object[error.start]:#04x} at offset "
+            f"{error.start} is not UTF-8 ({error.reason}); give a CSV file (UTF-8) or .npz"
+        ) from None
+    except csv.Error as error:
+        raise ValueError(f"{str(path)!r} is not a CSV file the reader can parse: {error}") from None
     if len(rows) < 2:
         raise ValueError(f"{path}: a CSV needs a header line and at least one row of numbers")
     header = [cell.strip() for cell in rows[0]]
@@ -234,5 +280,12 @@ def load_dataset(
             raise ValueError(f"{test}: its columns {test_header} differ from {path}'s {header}")
         X_test, y_test, _ = _split_columns(test, test_header, test_table, target)
     return make_dataset(
-        X, y, X_test=X_test, y_test=y_test, test_size=test_size, seed=seed, names=names
+        X,
+        y,
+        X_test=X_test,
+        y_test=y_test,
+        test_size=test_size,
+        seed=seed,
+        names=names,
+        source=repr(str(path)),
     )

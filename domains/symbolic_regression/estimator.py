@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from domains.symbolic_regression.benchmarks import Dataset
+from domains.symbolic_regression.data import check_scale
 from domains.symbolic_regression.domain import SymbolicRegression
 from domains.symbolic_regression.formula import Formula
 from domains.symbolic_regression.formula import pareto_front as front_of
@@ -131,7 +132,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
 
         Raises:
             ValueError: Bad data (NaN, infinite, mismatched or too few rows: named by
-                scikit-learn's checks) or a bad parameter (named).
+                scikit-learn's checks; values beyond 1e100, whose squares overflow) or a
+                bad parameter (named).
         """
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=3)
         if int(self.max_evaluations) < 1:
@@ -144,6 +146,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             )
         X = np.asarray(X, dtype=float)
         y = np.asarray(y, dtype=float)
+        check_scale(X, "X")
+        check_scale(y, "y")
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self.domain_ = self._domain(Dataset(X_train=X, y_train=y, X_test=X, y_test=y))
         self.archive_ = Archive(self.domain_.measures)

@@ -207,8 +207,12 @@ def decode_tree(tokens: Sequence[str | float], pset: gp.PrimitiveSet) -> gp.Prim
                 raise ValueError(f"token {position} ({token!r}) is not in the primitive set")
         else:
             constant_class = pset.mapping[CONSTANT]
+            try:
+                value = float(token)
+            except OverflowError:
+                raise ValueError(f"token {position} is a number too large for a float") from None
             node = constant_class.__new__(constant_class)
-            node.value = float(token)
+            node.value = value
         needed += (node.arity if isinstance(node, gp.Primitive) else 0) - 1
         nodes.append(node)
         if needed == 0 and position != len(tokens) - 1:

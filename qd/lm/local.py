@@ -93,6 +93,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def require_free_port(host: str, port: int, *, option: str = "--port") -> None:
+    """Bind ``host:port`` for a moment, so a taken port is an error before anything starts.
+
+    Without it ``qd lm serve --port P`` with P taken printed ``QD_LM_BASE_URL=...`` (the
+    other process answered ``/v1/models``) and only then failed with "address already
+    in use".
+
+    Raises:
+        LocalServerError: The port is taken, naming the option to change.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            raise LocalServerError(
+                f"{option} {port}: {host}:{port} is not free ({error.strerror}); another "
+                f"process listens there: stop it or choose another {option}"
+            ) from None
+
+
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -552,10 +573,13 @@ def serve(
         The exit status for the CLI: 0 after Ctrl-C, else the server's own status.
 
     Raises:
-        LocalServerError: llama-cpp-python or the model is missing.
+        LocalServerError: llama-cpp-python or the model is missing, or a port is taken.
     """
     _check_llama_cpp()
     model_path = Path(model) if model is not None else default_model_path()
+    require_free_port(host, port)  # bind first, announce after
+    if embedding_port is not None:
+        require_free_port(host, embedding_port, option="--embedding-port")
     with contextlib.ExitStack() as stack:
         if embedding_port is not None:
             embedder = stack.enter_context(
