@@ -7,7 +7,7 @@ trap) and categorical measures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -171,3 +171,36 @@ def poems() -> Poems:
 def domains() -> dict[str, type[Domain]]:
     """The in-test domain classes, for tests that need to build variants."""
     return {"words": Words, "pairs": Pairs, "poems": Poems}
+
+
+QdCli = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def qd(monkeypatch, tmp_path) -> QdCli:
+    """``qd(*args)`` runs the real CLI in this process from ``tmp_path`` (no LM settings
+    from the shell; ``--quiet`` for run and resume) and returns (exit status, stderr)."""
+    import io
+
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from qd.cli import app
+
+    for variable in ("QD_LM_BASE_URL", "QD_LM_MODEL", "QD_LM_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path)
+    stderr = io.StringIO()
+    monkeypatch.setattr("qd.cli.err", Console(file=stderr, width=1000))
+
+    def invoke(*args: str) -> tuple[int, str]:
+        stderr.seek(0)
+        stderr.truncate()
+        quiet = ["--quiet"] if args[0] in ("run", "resume") else []
+        result = CliRunner().invoke(app, [*args, *quiet])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            result.exception
+        )
+        return result.exit_code, stderr.getvalue()
+
+    return invoke

@@ -6,15 +6,12 @@ run directory behind, and the corrected config then runs under the same name.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from typer.testing import CliRunner
 
-from qd.cli import USAGE_ERROR, app
+from qd.cli import USAGE_ERROR
 from qd.config import parse_config
 from qd.runs import start
 
@@ -33,25 +30,6 @@ batch_size = 4
 """
 
 Qd = Callable[..., tuple[int, str]]
-
-
-@pytest.fixture
-def qd(monkeypatch) -> Qd:
-    for variable in ("QD_LM_BASE_URL", "QD_LM_MODEL", "QD_LM_API_KEY"):
-        monkeypatch.delenv(variable, raising=False)
-    stderr = io.StringIO()
-    monkeypatch.setattr("qd.cli.err", Console(file=stderr, width=400))
-
-    def invoke(*args: str) -> tuple[int, str]:
-        stderr.seek(0)
-        stderr.truncate()
-        result = CliRunner().invoke(app, [*args, "--quiet"])
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            result.exception
-        )
-        return result.exit_code, stderr.getvalue()
-
-    return invoke
 
 
 @pytest.fixture

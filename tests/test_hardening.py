@@ -3,7 +3,6 @@ its fix (issue "Hardening, round 2"), through the real CLI in this process."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import resource
@@ -11,11 +10,9 @@ import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from qd.archive import Archive
@@ -35,29 +32,6 @@ iterations = 3
 batch_size = 4
 checkpoint_every = 1
 """
-
-Qd = Callable[..., tuple[int, str]]
-
-
-@pytest.fixture
-def qd(monkeypatch, tmp_path) -> Qd:
-    for variable in ("QD_LM_BASE_URL", "QD_LM_MODEL", "QD_LM_API_KEY"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.chdir(tmp_path)
-    stderr = io.StringIO()
-    monkeypatch.setattr("qd.cli.err", Console(file=stderr, width=1000))
-
-    def invoke(*args: str) -> tuple[int, str]:
-        stderr.seek(0)
-        stderr.truncate()
-        quiet = ["--quiet"] if args[0] in ("run", "resume") else []
-        result = CliRunner().invoke(app, [*args, *quiet])
-        assert result.exception is None or isinstance(result.exception, SystemExit), (
-            result.exception
-        )
-        return result.exit_code, stderr.getvalue()
-
-    return invoke
 
 
 @pytest.fixture
