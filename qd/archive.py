@@ -92,10 +92,12 @@ def sample_from(
     Raises:
         ValueError: The pool is empty.
     """
-    if not len(pool):
+    n = len(pool)
+    if not n:
         raise ValueError("cannot sample from an empty archive")
-    picks = rng.choice(len(pool), size=k, replace=replace or k > len(pool))
-    return [pool[i] for i in picks]
+    if replace or k > n:  # the draws rng.choice makes, without its overhead (hot path)
+        return [pool[i] for i in rng.integers(0, n, size=k).tolist()]
+    return [pool[i] for i in rng.choice(n, size=k, replace=False).tolist()]
 
 
 class Archive:
@@ -132,6 +134,9 @@ class Archive:
         self.kind = kind
         self.qd_score_offset = float(qd_score_offset)
         self._categorical = all(m.kind == "categorical" for m in self.measures)
+        self._uniform = all(m.kind == "uniform" for m in self.measures)
+        self._lows = np.array([m.low for m in self.measures], dtype=float)
+        self._highs = np.array([m.high for m in self.measures], dtype=float)
         common: dict[str, Any] = {
             "solution_dim": (),
             "solution_dtype": object,
@@ -181,7 +186,10 @@ class Archive:
         return self._archive.centroids if isinstance(self._archive, CVTArchive) else None
 
     def coordinates(self, measures: Sequence[Sequence[Any]]) -> np.ndarray:
-        """Raw measure tuples -> the coordinates the pyribs archive indexes by."""
+        """Raw measure tuples -> the coordinates the pyribs archive indexes by.
+
+        Uniform axes are converted a column at a time (the hot path of every add).
+        """
         if self._categorical:
             rows = [
                 tuple(m.labels[m.bin_of(v)] for m, v in zip(self.measures, row, strict=True))
@@ -191,9 +199,11 @@ class Archive:
             for i, row in enumerate(rows):
                 array[i, :] = row
             return array
-        convert = (lambda m, v: float(v)) if self.kind == "cvt" else (lambda m, v: m.to_grid(v))
+        if self._uniform or self.kind == "cvt":
+            values = np.asarray(measures, dtype=float).reshape(len(measures), len(self.measures))
+            return values if self.kind == "cvt" else np.clip(values, self._lows, self._highs)
         return np.array(
-            [[convert(m, v) for m, v in zip(self.measures, row, strict=True)] for row in measures],
+            [[m.to_grid(v) for m, v in zip(self.measures, row, strict=True)] for row in measures],
             dtype=float,
         ).reshape(len(measures), len(self.measures))
 
@@ -221,10 +231,22 @@ class Archive:
         Counted on the cells, not on pyribs' per-row status, which would count twice two
         children that raced for one cell.
         """
-        before = self.cell_objectives()
+        valid = [e for e in evaluations if e.valid]
+        if not valid:
+            return 0
+        coordinates = self.coordinates([e.measures for e in valid])
+        _, first = np.unique(self._archive.index_of(coordinates), return_index=True)
+        touched = coordinates[first]  # one point per cell the batch reaches
+        before = self._objectives_at(touched)
         self.add(candidates, evaluations)
-        after = self.cell_objectives()
-        return sum(1 for cell, value in after.items() if before.get(cell) != value)
+        after = self._objectives_at(touched)
+        same = (before == after) | (np.isnan(before) & np.isnan(after))
+        return int(np.count_nonzero(~same))
+
+    def _objectives_at(self, coordinates: np.ndarray) -> np.ndarray:
+        """The objective held in the cell of each point (NaN where empty)."""
+        occupied, data = self._archive.retrieve(coordinates)
+        return np.where(occupied, data["objective"], np.nan)
 
     def fields(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> dict:
         """The keyword arrays pyribs' ``add`` (and a Scheduler's ``tell``) take."""
@@ -293,7 +315,7 @@ class Archive:
         """The elites' candidates alone, ordered by cell (cheaper than :meth:`elites`)."""
         data = self._archive.data(["index", "solution"])
         order = np.argsort(data["index"], kind="stable")
-        return [data["solution"][i] for i in order]
+        return data["solution"][order].tolist()  # an object array's items, as they are
 
     @property
     def stats(self) -> ArchiveStats:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -340,6 +340,43 @@ class Domain:
         second, held-out judge's verdict on what the search judge scored.
         """
         return []
+
+    def parent_selections(self) -> Mapping[str, Callable[..., Any]]:
+        """Parent selections the domain adds to MAP-Elites', by name (``search.parents``).
+
+        Optional. Each is ``selection(archive) -> pick`` with ``pick(arity, rng) ->
+        parents`` (see :mod:`qd.parents`); mate choice by ideal mate (``pimp``) comes
+        from the mate-choice domain this way. None by default.
+        """
+        return {}
+
+    def breed(
+        self,
+        population: Sequence[Any],
+        evaluations: Sequence[Evaluation],
+        n: int,
+        rng: np.random.Generator,
+    ) -> list[Any]:
+        """``n`` children of a population, for the generational loop (``loop =
+        "population"``).
+
+        Optional: without it the loop draws each parent by a tournament on the objective
+        and applies :meth:`variation`. Override it when selection is part of the method
+        being studied (mate choice picks the second parent by the first one's taste).
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not breed; the population loop uses tournaments"
+        )
+
+    def population_metrics(
+        self, population: Sequence[Any], evaluations: Sequence[Evaluation]
+    ) -> dict[str, Any]:
+        """The domain's numbers about a generation, added to its ``metrics.jsonl`` line.
+
+        Optional (generational loop only); e.g. genotypic and phenotypic diversity.
+        JSON-able numbers; none by default.
+        """
+        return {}
 
     def initial(self, n: int, rng: np.random.Generator) -> list[Any]:
         """``n`` seed candidates (random trees, seed texts, random levels)."""

@@ -9,7 +9,7 @@ The two steps let a selection do its costly work (reading objectives, embedding 
 once per batch and keep each draw cheap. Every draw comes from the run's generator, so a
 resumed run picks the same parents. The engine offers ``uniform`` (MAP-Elites' usual,
 the default) and ``fitness`` (fitness-proportional); a domain may add its own through an
-optional ``parent_selections()`` method returning ``{name: selection}`` (mate choice by
+``Domain.parent_selections()`` hook returning ``{name: selection}`` (mate choice by
 ideal mate, ``pimp``, comes from the mate-choice domain that way).
 """
 
@@ -58,8 +58,7 @@ BUILTIN: dict[str, ParentSelection] = {"uniform": uniform_parents, "fitness": fi
 
 def parent_selections(domain: Domain | None = None) -> dict[str, ParentSelection]:
     """The engine's parent selections plus those ``domain.parent_selections()`` adds."""
-    extra = getattr(domain, "parent_selections", None)
-    return {**BUILTIN, **(dict(extra()) if callable(extra) else {})}
+    return {**BUILTIN, **(dict(domain.parent_selections()) if domain is not None else {})}
 
 
 def resolve_parents(selection: str | ParentSelection, domain: Domain | None = None):

@@ -25,29 +25,19 @@ runs in this loop.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Evaluation, Operator
-from qd.evaluation import Evaluator, InProcessEvaluator, cost, improved
-from qd.search import Callback, IterationResult
+from qd.evaluation import Evaluator
+from qd.loop import Callback, Loop
+
+__all__ = ["Breed", "PopulationSearch", "tournament_breed"]
 
 Breed = Callable[[Sequence[Any], Sequence[Evaluation], int, np.random.Generator], list[Any]]
-
-
-@dataclass(frozen=True)
-class GenerationResult(IterationResult):
-    """An :class:`~qd.search.IterationResult` plus the population's own numbers."""
-
-    population: dict[str, Any] = field(default_factory=dict)
-
-    def metrics(self) -> dict[str, Any]:
-        return {**super().metrics(), **self.population}
 
 
 def tournament_breed(operator: Operator, *, tournsize: int = 3) -> Breed:
@@ -71,11 +61,12 @@ def tournament_breed(operator: Operator, *, tournsize: int = 3) -> Breed:
     return breed
 
 
-class PopulationSearch:
-    """A generational evolutionary algorithm over a domain.
+class PopulationSearch(Loop):
+    """A generational evolutionary algorithm over a domain (a :class:`qd.loop.Loop`).
 
     Args:
-        domain: The plug-in; ``breed`` and ``population_metrics`` are used when present.
+        domain: The plug-in; its ``breed`` and ``population_metrics`` hooks are used
+            when it overrides them.
         archive: Where every evaluated individual is offered (a record of the run).
         rng: The run's generator; its state is the run's state.
         population_size: Individuals per generation.
@@ -111,69 +102,56 @@ class PopulationSearch:
             raise ValueError(
                 f"elitism must be in [0, population_size), got {elitism} of {population_size}"
             )
-        self.domain = domain
-        self.archive = archive
-        self.rng = rng
+        super().__init__(
+            domain,
+            archive,
+            rng=rng,
+            evaluator=evaluator,
+            callbacks=callbacks,
+            iteration=iteration,
+            evaluations=evaluations,
+        )
         self.population_size = int(population_size)
         self.elitism = int(elitism)
-        self.breed: Breed = (
-            breed or getattr(domain, "breed", None) or tournament_breed(domain.variation())
-        )
-        self.evaluator = evaluator or InProcessEvaluator(domain)
-        self.callbacks = list(callbacks)
-        self.iteration = int(iteration)
-        self.evaluations = int(evaluations)
+        if breed is None:
+            overrides = type(domain).breed is not Domain.breed
+            breed = domain.breed if overrides else tournament_breed(domain.variation())
+        self.breed: Breed = breed
         self.population: list[Any] = []
         self.population_evaluations: list[Evaluation] = []
+        self._kept: tuple[list[Any], list[Evaluation]] = ([], [])
 
-    def step(self) -> GenerationResult:
-        """Make, evaluate and record one generation, then call the callbacks."""
-        started = time.perf_counter()
+    def propose(self) -> list[Any]:
+        """The first generation from ``initial``; later ones bred from the population,
+        whose ``elitism`` best are kept aside unevaluated."""
         if not self.population:
             if self.iteration:
                 raise RuntimeError(
                     f"generation {self.iteration} has no population; restore the "
                     "checkpoint's state (restore_state) before stepping"
                 )
-            children = list(self.domain.initial(self.population_size, self.rng))
-            kept, kept_evaluations = [], []
-        else:
-            order = self._ranked()[: self.elitism]
-            kept = [self.population[i] for i in order]
-            kept_evaluations = [self.population_evaluations[i] for i in order]
-            children = list(
-                self.breed(
-                    self.population,
-                    self.population_evaluations,
-                    self.population_size - self.elitism,
-                    self.rng,
-                )
-            )
-        evaluations = self.evaluator.evaluate(children)
-        children = improved(children, evaluations)
-        added = self.archive.add_counting(children, evaluations)
-        self.population = kept + children
-        self.population_evaluations = kept_evaluations + list(evaluations)
-        self.iteration += 1
-        self.evaluations += cost(evaluations)
-        result = GenerationResult(
-            iteration=self.iteration,
-            evaluations=self.evaluations,
-            stats=self.archive.stats,
-            added=added,
-            invalid=[(c, e) for c, e in zip(children, evaluations, strict=True) if not e.valid],
-            seconds=time.perf_counter() - started,
-            population=self._metrics(),
+            self._kept = ([], [])
+            return list(self.domain.initial(self.population_size, self.rng))
+        order = self._ranked()[: self.elitism]
+        self._kept = (
+            [self.population[i] for i in order],
+            [self.population_evaluations[i] for i in order],
         )
-        for callback in self.callbacks:
-            callback(self, result)
-        return result
+        return list(
+            self.breed(
+                self.population,
+                self.population_evaluations,
+                self.population_size - self.elitism,
+                self.rng,
+            )
+        )
 
-    def run(self, iterations: int) -> Archive:
-        """Run until ``iterations`` generations have been made in total."""
-        while self.iteration < iterations:
-            self.step()
-        return self.archive
+    def accept(self, candidates: list[Any], evaluations: list[Evaluation]) -> dict[str, Any]:
+        """The kept elite and the children are the next population."""
+        kept, kept_evaluations = self._kept
+        self.population = kept + list(candidates)
+        self.population_evaluations = kept_evaluations + list(evaluations)
+        return self._metrics()
 
     def _ranked(self) -> list[int]:
         """Indices from best to worst objective (invalid last; ties keep their order)."""
@@ -186,9 +164,7 @@ class PopulationSearch:
             "population_best": max(objectives) if objectives else None,
             "population_median": float(np.median(objectives)) if objectives else None,
         }
-        own = getattr(self.domain, "population_metrics", None)
-        if callable(own):
-            numbers.update(own(self.population, self.population_evaluations))
+        numbers.update(self.domain.population_metrics(self.population, self.population_evaluations))
         return numbers
 
     # --- checkpoints ---------------------------------------------------------------------
@@ -210,14 +186,19 @@ class PopulationSearch:
             ]
         }
 
-    def restore_state(self, state: dict[str, Any]) -> None:
+    def restore_state(self, state: Mapping[str, Any] | None) -> None:
         """Take back a population saved by :meth:`checkpoint_state`.
 
         Raises:
-            ValueError: A malformed record; the message names it.
+            ValueError: No population, or a malformed record; the message names it.
         """
+        records = (state or {}).get("population")
+        if not records:
+            raise ValueError(
+                "the checkpoint holds no population (was it written by a MAP-Elites run?)"
+            )
         population, evaluations = [], []
-        for i, record in enumerate(state.get("population", [])):
+        for i, record in enumerate(records):
             try:
                 population.append(self.domain.decode(record["candidate"]))
                 reason = record.get("invalid_reason")

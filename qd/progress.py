@@ -7,7 +7,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from qd.search import IterationResult, Search
+from qd.loop import IterationResult, Loop
 
 
 class ProgressBar:
@@ -43,7 +43,7 @@ class ProgressBar:
             self._task = self._progress.add_task("search", total=total, completed=start, summary="")
             self._progress.start()
 
-    def __call__(self, search: Search, result: IterationResult) -> None:
+    def __call__(self, search: Loop, result: IterationResult) -> None:
         s = result.stats
         best = "-" if s.obj_max is None else f"{s.obj_max:.4g}"
         summary = (

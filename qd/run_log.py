@@ -2,9 +2,8 @@
 
 :class:`RunLogger` is the callback the run loop (:mod:`qd.runs`) hands to the search;
 it turns each iteration into rows of ``metrics.jsonl`` and ``events.jsonl`` and, every
-``checkpoint_every`` iterations, a :class:`~qd.checkpoints.Checkpoint`. Kept apart
-from the loop so that a sibling loop (:class:`~qd.population.PopulationSearch`) logs
-the same way.
+``checkpoint_every`` iterations, a :class:`~qd.checkpoints.Checkpoint`. Written against
+the :class:`~qd.loop.Loop` contract, so every search shape logs the same way.
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ import numpy as np
 
 from qd.checkpoints import Checkpoint
 from qd.domain import Domain
+from qd.loop import IterationResult, Loop
 from qd.metrics import vendi_score_of_features
-from qd.population import PopulationSearch
 from qd.run_dir import RunDirectory
-from qd.search import IterationResult, Search
 
 __all__ = ["RunLogger"]
 
@@ -48,7 +46,7 @@ class RunLogger:
         # which may be costly (symbolic regression evaluates the formula again).
         self._features: dict[int, tuple[Any, Any]] = {}
 
-    def _vendi(self, search: Search | PopulationSearch) -> dict[str, float]:
+    def _vendi(self, search: Loop) -> dict[str, float]:
         """The elites' Vendi score for the curve in reports (cheap: d x d eigenvalues)."""
         known, self._features = self._features, {}
         for elite in search.archive.elites():
@@ -61,7 +59,7 @@ class RunLogger:
             return {}
         return {"vendi": round(vendi_score_of_features(np.asarray(vectors, dtype=float)), 6)}
 
-    def __call__(self, search: Search | PopulationSearch, result: IterationResult) -> None:
+    def __call__(self, search: Loop, result: IterationResult) -> None:
         self.run.append(
             self.run.events_path,
             [
@@ -82,9 +80,8 @@ class RunLogger:
         if result.iteration % self.checkpoint_every == 0:
             self.checkpoint(search)
 
-    def checkpoint(self, search: Search | PopulationSearch) -> Path:
+    def checkpoint(self, search: Loop) -> Path:
         centroids = search.archive.centroids
-        own_state = getattr(search, "checkpoint_state", None)
         return self.run.write_checkpoint(
             Checkpoint(
                 iteration=search.iteration,
@@ -92,7 +89,7 @@ class RunLogger:
                 rng_state=dict(search.rng.bit_generator.state),
                 records=search.archive.to_records(self.domain),
                 centroids=None if centroids is None else centroids.tolist(),
-                state=own_state() if callable(own_state) else None,
+                state=search.checkpoint_state(),
                 lm=self.lm_state() if self.lm_state is not None else None,
             )
         )

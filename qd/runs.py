@@ -27,6 +27,7 @@ from qd.checkpoints import Checkpoint, CheckpointError
 from qd.config import ConfigError, ExperimentConfig, apply_override, parse_config
 from qd.domain import Domain
 from qd.evaluation import make_evaluator
+from qd.loop import Loop
 from qd.population import PopulationSearch
 from qd.preflight import build_archive, check_evaluation, lm_settings, preflight
 from qd.run_dir import CHECKPOINTS_KEPT, LM_CACHE, RunDirectory, RunError, atomic_write
@@ -98,7 +99,7 @@ def execute(
     dask_scheduler: str | None = None,
     overrides: Sequence[str] = (),
     notify: Callable[[str], None] | None = None,
-) -> Search | PopulationSearch:
+) -> Loop:
     """Run (or resume) the search in ``run`` until the configured iterations.
 
     Ctrl-C once finishes the current iteration, writes a checkpoint and stops; twice
@@ -342,9 +343,7 @@ def lm_metrics(lm: Any) -> dict[str, Any]:
     return metrics
 
 
-def _search(
-    run, config, domain, archive, rng, checkpoint, callbacks, lm
-) -> Search | PopulationSearch:
+def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loop:
     logger = RunLogger(
         run,
         domain,
@@ -394,10 +393,12 @@ def _search(
     return search
 
 
-def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Search | PopulationSearch:
-    """The configured loop: MAP-Elites, or the generational population loop."""
+def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Loop:
+    """The configured loop (MAP-Elites, or the generational population loop), restored
+    to the checkpoint's state when resuming."""
     iteration = checkpoint.iteration if checkpoint else 0
     evaluations = checkpoint.evaluations if checkpoint else 0
+    search: Loop
     if config.search.loop == "population":
         search = PopulationSearch(
             domain,
@@ -409,31 +410,30 @@ def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Search 
             iteration=iteration,
             evaluations=evaluations,
         )
-        if checkpoint is not None:
-            if not (checkpoint.state or {}).get("population"):
-                raise RunError(
-                    f"the checkpoint of iteration {checkpoint.iteration} holds no population "
-                    "(was it written by a MAP-Elites run?); start the run again with --force"
-                )
-            try:
-                search.restore_state(checkpoint.state)
-            except ValueError as error:
-                raise RunError(f"cannot restore the checkpoint's population: {error}") from None
-        return search
-    try:
-        return Search(
-            domain,
-            archive,
-            rng=rng,
-            batch_size=config.search.batch_size,
-            emitters=config.search.emitters,
-            evaluator=evaluator,
-            parents=config.search.parents,
-            iteration=iteration,
-            evaluations=evaluations,
-        )
-    except ValueError as error:
-        raise ConfigError(f"search.parents: {error}") from None
+    else:
+        try:
+            search = Search(
+                domain,
+                archive,
+                rng=rng,
+                batch_size=config.search.batch_size,
+                emitters=config.search.emitters,
+                evaluator=evaluator,
+                parents=config.search.parents,
+                iteration=iteration,
+                evaluations=evaluations,
+            )
+        except ValueError as error:
+            raise ConfigError(f"search.parents: {error}") from None
+    if checkpoint is not None:
+        try:
+            search.restore_state(checkpoint.state)
+        except ValueError as error:
+            raise RunError(
+                f"cannot resume from the checkpoint of iteration {checkpoint.iteration}: "
+                f"{error}; start the run again with --force"
+            ) from None
+    return search
 
 
 @contextmanager

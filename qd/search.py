@@ -1,4 +1,4 @@
-"""The MAP-Elites loop: ask -> evaluate -> add -> callbacks.
+"""The MAP-Elites loop: ask -> evaluate -> add -> callbacks (a :class:`qd.loop.Loop`).
 
 Our pyribs emitters are asked for a batch, an evaluator scores it, the valid ones go
 into the archive through pyribs' public ``add``, and callbacks log metrics, draw the
@@ -13,62 +13,23 @@ saves the generator's state resumes it exactly.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from qd.archive import Archive, ArchiveStats
-from qd.domain import Domain, Evaluation, Operator
+from qd.archive import Archive
+from qd.domain import Domain, Operator
 from qd.emitters import OperatorEmitter
-from qd.evaluation import Evaluator, InProcessEvaluator, cost, improved
+from qd.evaluation import Evaluator
+from qd.loop import Callback, Loop
 from qd.parents import ParentSelection, resolve_parents
 
-if TYPE_CHECKING:
-    from qd.population import PopulationSearch
+__all__ = ["Search"]
 
 
-@dataclass(frozen=True)
-class IterationResult:
-    """What one iteration did, handed to every callback.
-
-    Attributes:
-        iteration: 1-based number of the iteration just finished.
-        evaluations: Candidates evaluated so far in the run, this iteration included.
-        stats: Archive statistics after the iteration.
-        added: Candidates that entered the archive (new cell or better elite).
-        invalid: ``(candidate, evaluation)`` pairs that could not be scored.
-        seconds: Wall time of the iteration.
-    """
-
-    iteration: int
-    evaluations: int
-    stats: ArchiveStats
-    added: int
-    invalid: list[tuple[Any, Evaluation]] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def metrics(self) -> dict[str, Any]:
-        """The flat record written as one line of ``metrics.jsonl``."""
-        return {
-            "iteration": self.iteration,
-            "evaluations": self.evaluations,
-            **self.stats.as_dict(),
-            "added": self.added,
-            "invalid": len(self.invalid),
-            "seconds": round(self.seconds, 4),
-        }
-
-
-# Called after each iteration with the loop that ran it: a Search, or its sibling the
-# generational PopulationSearch (same callbacks, same run directory).
-Callback = Callable[["Search | PopulationSearch", IterationResult], None]
-
-
-class Search:
-    """MAP-Elites over a domain, driven by a pyribs Scheduler.
+class Search(Loop):
+    """MAP-Elites over a domain: our pyribs emitters ask, the shared step does the rest.
 
     Args:
         domain: The plug-in being searched.
@@ -105,13 +66,15 @@ class Search:
     ) -> None:
         if emitters < 1:
             raise ValueError(f"emitters must be at least 1, got {emitters}")
-        self.domain = domain
-        self.archive = archive
-        self.rng = rng
-        self.evaluator = evaluator or InProcessEvaluator(domain)
-        self.callbacks = list(callbacks)
-        self.iteration = int(iteration)
-        self.evaluations = int(evaluations)
+        super().__init__(
+            domain,
+            archive,
+            rng=rng,
+            evaluator=evaluator,
+            callbacks=callbacks,
+            iteration=iteration,
+            evaluations=evaluations,
+        )
         operator = operator or domain.variation()
         selection = resolve_parents(parents, domain)
         self.emitters = [
@@ -126,29 +89,6 @@ class Search:
             for _ in range(emitters)
         ]
 
-    def step(self) -> IterationResult:
-        """Run one iteration and call the callbacks."""
-        started = time.perf_counter()
-        candidates = [child for emitter in self.emitters for child in emitter.ask()]
-        evaluations = self.evaluator.evaluate(candidates)
-        candidates = improved(candidates, evaluations)
-        added = self.archive.add_counting(candidates, evaluations)
-        self.iteration += 1
-        self.evaluations += cost(evaluations)
-        result = IterationResult(
-            iteration=self.iteration,
-            evaluations=self.evaluations,
-            stats=self.archive.stats,
-            added=added,
-            invalid=[(c, e) for c, e in zip(candidates, evaluations, strict=True) if not e.valid],
-            seconds=time.perf_counter() - started,
-        )
-        for callback in self.callbacks:
-            callback(self, result)
-        return result
-
-    def run(self, iterations: int) -> Archive:
-        """Run until ``iterations`` iterations have been done in total."""
-        while self.iteration < iterations:
-            self.step()
-        return self.archive
+    def propose(self) -> list[Any]:
+        """Each emitter's children of archive elites (initial candidates while empty)."""
+        return [child for emitter in self.emitters for child in emitter.ask()]

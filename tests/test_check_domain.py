@@ -22,6 +22,10 @@ from qd.domain import Domain, Evaluation, Measure, Operator
 from qd.testing import CHECK_NAMES, CHECKS, DomainCheckError, DomainCheckReport, check_domain
 
 ROOT = Path(__file__).resolve().parents[1]
+HOOKS = (
+    "parent_selections", "breed", "population_metrics", "features", "run_metrics",
+    "report_section", "render",
+)  # fmt: skip
 
 
 class Lists(Domain):
@@ -124,16 +128,18 @@ def failures_of(domain: Domain, **options: Any) -> dict[str, str]:
 def test_a_good_domain_passes_every_check_and_gets_a_report() -> None:
     report = check_domain(Lists())
     assert isinstance(report, DomainCheckReport) and report.ok
-    assert report.passed == CHECK_NAMES
+    assert report.passed == CHECK_NAMES[:13]  # the contract; every optional hook is default
+    assert set(report.skipped) == set(HOOKS)
+    assert all("keeps the default" in why for why in report.skipped.values())
     assert str(report).startswith("Lists passed 13 checks: measures, initial")
 
 
 def test_the_checks_are_named_and_say_what_they_prove() -> None:
-    assert CHECK_NAMES == (
+    assert (
         "measures", "initial", "evaluate_results", "info_is_json", "encode_json",
         "round_trip", "bad_input", "pickle", "deterministic_initial", "variation",
-        "deterministic_variation", "parents_unchanged", "search",
-    )  # fmt: skip
+        "deterministic_variation", "parents_unchanged", "search", *HOOKS,
+    ) == CHECK_NAMES  # fmt: skip
     assert all(check.promise for check in CHECKS)
 
 
@@ -484,3 +490,52 @@ def test_copy_of_a_parent_is_enough() -> None:
             return Operator(lambda p, rng: inner(copy.deepcopy(p), rng), name="copies")
 
     check_domain(Copies(), checks=["parents_unchanged"])
+
+
+# --- optional hooks: checked when overridden ------------------------------------------
+
+
+class BadHooks(Lists):
+    """Every optional hook overridden, each breaking its promise."""
+
+    def parent_selections(self):
+        return {"uniform": lambda archive: lambda arity, rng: [[1, 2, 3]] * arity}
+
+    def breed(self, population, evaluations, n, rng):
+        return [list(population[0]) for _ in range(n - 1)]
+
+    def population_metrics(self, population, evaluations):
+        return {"spread": np.float32(0.5)}
+
+    def features(self, candidate, info):
+        return [float("nan")] * len(candidate)
+
+    def run_metrics(self):
+        return ["not", "a", "dict"]
+
+    def report_section(self, elites, figures):
+        return ["![gallery](report/gallery.png)"]
+
+    def render(self, candidate, info=None):
+        return 42
+
+
+def test_each_overridden_hook_is_checked_by_name() -> None:
+    failed = failures_of(BadHooks())
+    assert set(HOOKS) <= set(failed)
+    assert "hide the engine's own" in failed["parent_selections"]
+    assert "gave 7 children" in failed["breed"]
+    assert "must return JSON" in failed["population_metrics"]
+    assert "finite numbers" in failed["features"]
+    assert "not a dict" in failed["run_metrics"]
+    assert "['gallery.png']" in failed["report_section"]
+    assert "return a str or a matplotlib.figure.Figure" in failed["render"]
+
+
+def test_the_shipped_hooks_pass_their_checks() -> None:
+    from domains.symbolic_regression.population import MateChoiceRegression
+
+    report = check_domain(MateChoiceRegression(max_size=20, max_depth=6, init_depth=(1, 3)), checks=HOOKS)
+    assert {"parent_selections", "breed", "population_metrics"} <= set(report.passed)
+    report = check_domain(SymbolicRegression(max_size=16, max_depth=5), checks=HOOKS)
+    assert {"features", "report_section", "render"} <= set(report.passed)

@@ -13,7 +13,8 @@ from qd.archive import Archive
 from qd.domain import Evaluation, Operator
 from qd.emitters import OperatorEmitter
 from qd.evaluation import InProcessEvaluator, checked_evaluate, make_evaluator
-from qd.search import IterationResult, Search
+from qd.loop import IterationResult
+from qd.search import Search
 
 METRIC_KEYS = {
     "iteration",

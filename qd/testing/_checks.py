@@ -19,6 +19,7 @@ from qd.domain import Evaluation, Measure
 from qd.search import Search
 from qd.testing._compare import encoded, evaluation_diff, fingerprint, json_diff, short
 from qd.testing._context import CheckContext, result_problem
+from qd.testing._hook_checks import HOOK_CHECKS
 from qd.testing._report import CheckFailed, CheckSkipped
 
 
@@ -347,6 +348,7 @@ CHECKS: tuple[DomainCheck, ...] = tuple(
         check_deterministic_variation,
         check_parents_unchanged,
         check_search,
+        *HOOK_CHECKS,
     )
 )
 """Every check, in the order ``check_domain`` runs them."""
