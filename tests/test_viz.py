@@ -14,9 +14,9 @@ import pytest
 from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.figure import Figure
 
-from qd import viz
 from qd.archive import Archive
 from qd.domain import Evaluation, Measure
+from qd.viz import _heatmaps as viz
 from qd.viz import archive_heatmap, compare_curves, progress_curves, save_figure
 
 QDAIF_EDGES = [0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.10, 0.20, 0.50]
