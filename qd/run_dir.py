@@ -109,9 +109,10 @@ class RunDirectory:
         """Raise unless the path is free, or a run directory qd may replace.
 
         ``qd run --force`` deletes what a run made; it must never delete anything
-        else. So the path must be missing, empty, or a real directory (no link) holding
+        else. So the path must be missing, empty, a real directory (no link) holding
         a ``config.toml`` and nothing but the files a run makes (:data:`RUN_FILES`,
-        and images in ``report/``).
+        and images in ``report/``), or one holding only an LM reply cache put there to
+        be replayed (``lm-cache*``).
 
         Raises:
             RunError: What is there instead, and what to do.
@@ -136,7 +137,8 @@ class RunDirectory:
         if not entries:
             return
         strangers = [p.name for p in entries if not _made_by_a_run(p)]
-        if not (self.path / "config.toml").is_file() or strangers:
+        seeded = all(p.name.startswith(LM_CACHE) for p in entries)  # a reply cache put first
+        if strangers or not ((self.path / "config.toml").is_file() or seeded):
             what = f"it holds {_listed(strangers)}" if strangers else "it has no config.toml"
             raise RunError(
                 f"{self.path} is not a run directory ({what}); qd will not write into it "

@@ -229,7 +229,7 @@ class LM:
         """Point at a restarted server that had to take another port."""
         if base_url == self.settings.base_url:
             return
-        self.settings = replace(self.settings, base_url=base_url)
+        self.settings = self.settings.replace(base_url=base_url)
         for loop in list(self._loops):
             state = self._loops.pop(loop, None)
             if state is not None:

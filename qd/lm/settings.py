@@ -6,16 +6,16 @@ written anywhere: ``repr(settings)`` masks the key and :meth:`LMSettings.to_dict
 a run directory gets) leaves it out.
 
 :class:`LMOptions` is the one schema of these settings (pydantic, field constraints):
-an experiment's ``[lm]`` table (``qd.config.LMConfig``) extends it, and every
-:class:`LMSettings` is checked against it, so a config and code that builds settings
-directly accept and refuse the same values with the same messages.
+an experiment's ``[lm]`` table (``qd.config.LMConfig``) extends it with how a run uses
+the LM, and :class:`LMSettings` extends it with the API key, so the fields and their
+defaults are written once and a config and code that builds settings directly accept
+and refuse the same values with the same messages.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlparse
 
@@ -89,17 +89,22 @@ class LMOptions(BaseModel):
         return value
 
 
-@dataclass(frozen=True, repr=False)
-class LMSettings:
-    """Where the LM is and how hard to push it.
+class LMSettings(LMOptions):
+    """Where the LM is and how hard to push it: :class:`LMOptions` plus the API key.
+
+    One type, validated once: every field's type, bound and default is
+    :class:`LMOptions`'s (so a config's ``[lm]`` table and code that builds settings
+    accept and refuse the same values), and the object is frozen.
 
     Args:
         base_url: An OpenAI-compatible base URL (``https://api.openai.com/v1``,
             ``http://host:8000/v1`` for vLLM). None means "start the embedded model".
         model: The model name the server expects.
-        api_key: The key; never written to run directories or logs. None: ``EMPTY``
-            for self-hosted servers, ``OPENAI_API_KEY`` for api.openai.com.
-        max_concurrency: Requests in flight at once.
+        api_key: The key; never written to run directories or logs (left out of
+            :meth:`to_dict` and masked in ``repr``). None: ``EMPTY`` for self-hosted
+            servers, ``OPENAI_API_KEY`` for api.openai.com.
+        max_concurrency: Requests in flight at once. The embedded server serves two at a
+            time whatever this says (more only queue there); a configured server gets it.
         timeout: Seconds one request may take in all, from its first byte sent to its
             last byte read, retries and their waits included: a server that hangs or
             sends one byte a second costs at most this much per request. Time spent
@@ -114,27 +119,20 @@ class LMSettings:
             run stops, checkpointed, to be resumed once the server is back.
         max_server_restarts: How often the embedded server is restarted when it dies
             during a run (each restart is logged); a configured server is never touched.
+
+    Raises:
+        ValueError: The first bad field, named (``timeout: must be > 0, got -1 (...)``).
     """
 
-    base_url: str | None = None
-    model: str | None = None
-    api_key: str | None = None
-    max_concurrency: int = 8
-    timeout: float = 120.0
-    max_retries: int = 4
-    max_consecutive_failures: int = 20
-    max_server_restarts: int = 3
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    def __post_init__(self) -> None:
-        """Check every field against :class:`LMOptions`.
+    api_key: str | None = Field(None, exclude=True, repr=False)
 
-        Raises:
-            ValueError: The first bad field, named (``timeout: must be > 0, got -1 (...)``).
-        """
+    def __init__(self, **data: Any) -> None:
         try:
-            LMOptions.model_validate({name: getattr(self, name) for name in LMOptions.model_fields})
+            super().__init__(**data)
         except ValidationError as error:
-            raise ValueError(explain(error, LMOptions)) from None
+            raise ValueError(explain(error, LMSettings)) from None
 
     @property
     def configured(self) -> bool:
@@ -150,11 +148,20 @@ class LMSettings:
             return os.environ["OPENAI_API_KEY"]
         return NO_KEY
 
+    def replace(self, **changes: Any) -> LMSettings:
+        """A copy with ``changes``, validated as a new object is.
+
+        Raises:
+            ValueError: A bad or unknown field, named.
+        """
+        return LMSettings(**{**self._fields(), **changes})
+
+    def _fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
     def to_dict(self) -> dict[str, Any]:
         """The settings for ``config.toml`` and logs: everything but the API key."""
-        data = asdict(self)
-        del data["api_key"]
-        return {k: v for k, v in data.items() if v is not None}
+        return self.model_dump(exclude_none=True)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LMSettings:
@@ -163,7 +170,7 @@ class LMSettings:
         Raises:
             ValueError: An unknown key (named, with the known ones) or a bad value.
         """
-        known = {f.name for f in fields(cls)}
+        known = set(cls.model_fields)
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(
@@ -173,8 +180,8 @@ class LMSettings:
 
     def __repr__(self) -> str:
         parts = [
-            f"{f.name}={_mask(self.api_key) if f.name == 'api_key' else getattr(self, f.name)!r}"
-            for f in fields(self)
+            f"{name}={_mask(value) if name == 'api_key' else value!r}"
+            for name, value in self._fields().items()
         ]
         return f"LMSettings({', '.join(parts)})"
 
@@ -204,4 +211,4 @@ def settings_from_env(
         )
         if env.get(var)
     }
-    return replace(base, **updates)
+    return base.replace(**updates)
