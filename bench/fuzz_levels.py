@@ -45,11 +45,9 @@ from level_programs import (  # noqa: E402
 )
 from test_science_birds_fuzz import LIMIT_S, read_safely  # noqa: E402
 
-from domains.science_birds.language import (  # noqa: E402
-    LevelParseError,
-    competition_drops,
-    parse_program,
-)
+from domains.science_birds.extract import competition_drops  # noqa: E402
+from domains.science_birds.language import parse_program  # noqa: E402
+from domains.science_birds.level import LevelParseError  # noqa: E402
 
 FAMILIES = {
     "valid": valid_programs(),

@@ -58,7 +58,8 @@ from domains.science_birds.scoring import (
 )
 from qd.config import load_config
 from qd.lm import open_lm
-from qd.runs import execute, lm_settings, load_archive, start
+from qd.preflight import lm_settings
+from qd.runs import execute, load_archive, start
 from qd.viz import save_figure
 
 CONFIG = Path(__file__).with_name("levels_letters.toml")

@@ -27,8 +27,8 @@ from typing import Any
 
 from qd.config import parse_config
 from qd.evaluation import import_distributed
-from qd.run_dir import atomic_write
-from qd.runs import RunDirectory, execute, start
+from qd.run_dir import RunDirectory, atomic_write
+from qd.runs import execute, start
 
 TIMING_KEYS = ("seconds",)
 """Left out of results: wall times differ between two runs of the same seed."""

@@ -21,8 +21,9 @@ from rich.table import Table
 from qd.config import ConfigError, load_config
 from qd.progress import ProgressBar
 from qd.registry import load_domain_class, registered_domains
-from qd.run_dir import DISK_FULL
-from qd.runs import RunDirectory, RunError, RunLockedError, changed_config, execute, start
+from qd.run_dir import DISK_FULL, RunDirectory, RunError
+from qd.run_lock import RunLockedError
+from qd.runs import changed_config, execute, start
 
 app = typer.Typer(
     add_completion=False,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,24 +20,7 @@ import numpy as np
 MeasureKind = Literal["uniform", "edges", "categorical"]
 
 
-def _warn_label(stacklevel: int = 3) -> None:
-    warnings.warn(
-        "Measure.label is now Measure.title (the axis title; `labels` are the categories); "
-        "`label` will be removed in the next release",
-        DeprecationWarning,
-        stacklevel=stacklevel,
-    )
-
-
-def _title(title: str, label: str | None) -> str:
-    """``title``, or the deprecated ``label`` keyword (with its warning)."""
-    if label is None:
-        return title
-    _warn_label(stacklevel=4)  # the caller of the factory method
-    return title or label
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Measure:
     """One descriptor axis of the archive.
 
@@ -56,9 +38,7 @@ class Measure:
             values); empty for categorical axes.
         labels: For categorical axes, the allowed values (the categories) in display
             order.
-        title: Human title of the axis in plots (the name when not given). Called
-            ``label`` before 0.2, which read too much like ``labels``; ``label`` is
-            still accepted, with a :class:`DeprecationWarning`, until the next release.
+        title: Human title of the axis in plots (the name when not given).
     """
 
     name: str
@@ -66,32 +46,6 @@ class Measure:
     bounds: tuple[float, ...] = ()
     labels: tuple[str, ...] = ()
     title: str = ""
-
-    def __init__(
-        self,
-        name: str,
-        kind: MeasureKind,
-        bounds: tuple[float, ...] = (),
-        labels: tuple[str, ...] = (),
-        title: str = "",
-        *,
-        label: str | None = None,
-    ) -> None:
-        # A hand-written __init__ only to accept the deprecated keyword ``label``.
-        if label is not None:
-            _warn_label()
-            title = title or label
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "bounds", bounds)
-        object.__setattr__(self, "labels", labels)
-        object.__setattr__(self, "title", title)
-
-    @property
-    def label(self) -> str:
-        """Deprecated name of :attr:`title` (kept for one release)."""
-        _warn_label()
-        return self.title
 
     @classmethod
     def uniform(
@@ -102,13 +56,11 @@ class Measure:
         bins: int,
         *,
         title: str = "",
-        label: str | None = None,
     ) -> Measure:
         """An axis cut into ``bins`` equal bins over ``[low, high]``.
 
-        ``title`` is the axis title in plots (``label`` is its deprecated name).
+        ``title`` is the axis title in plots.
         """
-        title = _title(title, label)
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise ValueError(f"measure {name!r}: need finite low < high, got {low}, {high}")
         if int(bins) != bins or bins < 1:
@@ -117,9 +69,7 @@ class Measure:
         return cls(name, "uniform", edges, (), title or name)
 
     @classmethod
-    def with_edges(
-        cls, name: str, edges: Sequence[float], *, title: str = "", label: str | None = None
-    ) -> Measure:
+    def with_edges(cls, name: str, edges: Sequence[float], *, title: str = "") -> Measure:
         """An axis with explicit, possibly non-uniform bin boundaries.
 
         Args:
@@ -127,12 +77,10 @@ class Measure:
             edges: All boundaries in increasing order, ends included: ``[0, 0.005, ...,
                 0.995, 1]`` gives QDAIF's 20 bins on ``[0, 1]``.
             title: Human title of the axis in plots.
-            label: Deprecated name of ``title``.
 
         Raises:
             ValueError: Fewer than two edges, or edges not strictly increasing.
         """
-        title = _title(title, label)
         values = tuple(float(v) for v in edges)
         if len(values) < 2:
             raise ValueError(f"measure {name!r}: give at least two edges (low and high)")
@@ -143,11 +91,8 @@ class Measure:
         return cls(name, "edges", values, (), title or name)
 
     @classmethod
-    def categorical(
-        cls, name: str, labels: Sequence[str], *, title: str = "", label: str | None = None
-    ) -> Measure:
+    def categorical(cls, name: str, labels: Sequence[str], *, title: str = "") -> Measure:
         """An axis of named categories (``labels``, one bin each) titled ``title``."""
-        title = _title(title, label)
         values = tuple(str(v) for v in labels)
         if not values or len(set(values)) != len(values):
             raise ValueError(f"measure {name!r}: labels must be non-empty and unique")

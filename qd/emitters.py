@@ -7,7 +7,6 @@ and levels. They only ``ask``: the archive itself is what they learn from.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -62,16 +61,6 @@ class OperatorEmitter(EmitterBase):
         self.batch_size = int(batch_size)
         self.rng = rng
         self.parents = parents
-
-    @property
-    def qd_archive(self) -> Archive:
-        """Deprecated name of :attr:`candidate_archive` (kept for one release)."""
-        warnings.warn(
-            "OperatorEmitter.qd_archive is now OperatorEmitter.candidate_archive",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.candidate_archive
 
     def ask(self) -> np.ndarray:
         if self.candidate_archive.empty:

@@ -30,29 +30,11 @@ from qd.evaluation import make_evaluator
 from qd.loop import Loop
 from qd.population import PopulationSearch
 from qd.preflight import build_archive, check_evaluation, lm_settings, preflight
-from qd.run_dir import CHECKPOINTS_KEPT, LM_CACHE, RunDirectory, RunError, atomic_write
-from qd.run_lock import RunLockedError
+from qd.run_dir import LM_CACHE, RunDirectory, RunError
 from qd.run_log import RunLogger
 from qd.search import Search
 
-# Files and logging moved to qd.run_dir and qd.run_log; re-exported where they always were.
-__all__ = [
-    "CHECKPOINTS_KEPT",
-    "LM_CACHE",
-    "Checkpoint",
-    "RunDirectory",
-    "RunError",
-    "RunLockedError",
-    "RunLogger",
-    "atomic_write",
-    "build_archive",
-    "execute",
-    "lm_metrics",
-    "lm_settings",
-    "load_archive",
-    "open_run_lm",
-    "start",
-]
+__all__ = ["execute", "lm_metrics", "load_archive", "open_run_lm", "start"]
 
 
 def start(

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from qd.checkpoints import Checkpoint, CheckpointError
 from qd.cli import USAGE_ERROR, app
 from qd.config import parse_config
-from qd.runs import RunDirectory, RunError, execute, start
+from qd.run_dir import RunDirectory, RunError
+from qd.runs import execute, start
 
 
 def finished_run(tmp_path: Path) -> RunDirectory:

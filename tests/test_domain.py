@@ -23,23 +23,6 @@ def test_uniform_axis_has_equal_bins_over_its_range() -> None:
     assert Measure.uniform("size", 0, 1, 4).title == "size"  # defaults to the name
 
 
-def test_label_is_a_deprecated_alias_of_title() -> None:
-    """``label`` (the old name of ``title``) still works for one release, with a warning."""
-    with pytest.warns(DeprecationWarning, match="Measure.title"):
-        m = Measure.uniform("size", 0, 1, 4, label="tree size")
-    assert m.title == "tree size"
-    with pytest.warns(DeprecationWarning, match="Measure.title"):
-        assert m.label == "tree size"
-    with pytest.warns(DeprecationWarning):
-        built = Measure("genre", "categorical", (), ("a", "b"), label="genre of poem")
-    assert built.title == "genre of poem"
-    with pytest.warns(DeprecationWarning):
-        assert Measure.categorical("g", ["a"], label="G").title == "G"
-    with pytest.warns(DeprecationWarning):
-        assert Measure.with_edges("e", [0, 1], label="E").title == "E"
-    assert Measure.uniform("size", 0, 1, 4, title="tree size") == m
-
-
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

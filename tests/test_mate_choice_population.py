@@ -20,7 +20,8 @@ from qd.config import ConfigError, parse_config
 from qd.evaluation import checked_evaluate
 from qd.parents import fitness_parents, parent_selections, resolve_parents, uniform_parents
 from qd.population import PopulationSearch
-from qd.runs import RunDirectory, execute, load_archive, start
+from qd.run_dir import RunDirectory
+from qd.runs import execute, load_archive, start
 from qd.search import Search
 from qd.stats import holm, mann_whitney, vargha_delaney_a
 
@@ -157,7 +158,7 @@ def test_a_map_elites_checkpoint_cannot_resume_as_a_population(tmp_path: Path) -
     execute(run)
     text = run.config_path.read_text().replace('loop = "map_elites"', 'loop = "population"')
     run.config_path.write_text(text)
-    from qd.runs import RunError
+    from qd.run_dir import RunError
 
     with pytest.raises(RunError, match="holds no population"):
         execute(run, resume=True)

@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 
 from qd.cli import USAGE_ERROR, app
 from qd.config import parse_config
+from qd.run_dir import RunDirectory
 from qd.run_lock import RunLockedError, hold_run_lock
-from qd.runs import RunDirectory, execute, start
+from qd.runs import execute, start
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLDER = """

@@ -8,16 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qd.checkpoints import Checkpoint
 from qd.config import ConfigError, ExperimentConfig, parse_config
-from qd.runs import (
-    Checkpoint,
-    RunDirectory,
-    RunError,
-    atomic_write,
-    execute,
-    load_archive,
-    start,
-)
+from qd.run_dir import RunDirectory, RunError, atomic_write
+from qd.runs import execute, load_archive, start
 
 
 def sr_config(name: str = "sr", **search) -> ExperimentConfig:

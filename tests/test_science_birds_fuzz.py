@@ -17,13 +17,9 @@ from collections.abc import Callable
 from hypothesis import HealthCheck, given, settings
 from level_programs import MARKER, programs
 
-from domains.science_birds.language import (
-    BLOCK_TYPES,
-    LevelParseError,
-    competition_drops,
-    parse_program,
-)
-from domains.science_birds.level import Drop
+from domains.science_birds.extract import competition_drops
+from domains.science_birds.language import parse_program
+from domains.science_birds.level import BLOCK_TYPES, Drop, LevelParseError
 
 LIMIT_S = 0.1
 FUZZ = settings(

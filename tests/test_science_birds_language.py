@@ -5,14 +5,9 @@ import warnings
 
 import pytest
 
-from domains.science_birds.language import (
-    MAX_WORK,
-    LevelParseError,
-    competition_drops,
-    extract_code,
-    parse_program,
-)
-from domains.science_birds.level import Drop
+from domains.science_birds.extract import competition_drops, extract_code
+from domains.science_birds.language import MAX_WORK, parse_program
+from domains.science_birds.level import Drop, LevelParseError
 
 LLM_REPLY = """\
 Sure! To build the letter "T" we first make a stem and then a cap.

@@ -22,7 +22,7 @@ from domains.science_birds.prompting import (
 )
 from domains.science_birds.score import score_folder
 from qd.archive import Archive
-from qd.lm.client import LMError
+from qd.lm.errors import LMError
 from qd.testing import check_domain
 
 TOWER = "drop_block('b31', 5)\ndrop_block('b13', 5)"

@@ -20,8 +20,15 @@ import numpy as np
 
 from domains.science_birds.classifier import LETTERS, LetterClassifier
 from domains.science_birds.converter import LevelBuildError, build_level
-from domains.science_birds.language import LevelParseError, parse_program
-from domains.science_birds.level import BLOCK_SIZE, GRID_HEIGHT, GRID_WIDTH, Drop, Level
+from domains.science_birds.language import parse_program
+from domains.science_birds.level import (
+    BLOCK_SIZE,
+    GRID_HEIGHT,
+    GRID_WIDTH,
+    Drop,
+    Level,
+    LevelParseError,
+)
 from domains.science_birds.physics import simulate
 from domains.science_birds.prompting import MODES as PROMPT_MODES
 from domains.science_birds.raster import rasterize_poses

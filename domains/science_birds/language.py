@@ -24,9 +24,10 @@ program, however hostile, takes long to read. Only :class:`LevelParseError` leav
 :func:`parse_program`: one bad reply is one failed trial, never a crash of the batch or
 folder it came in, and parser warnings stay silent.
 
-Finding the code in a reply (:func:`extract_code`) and the competition's own regex
-extractor (:func:`competition_drops`) live in :mod:`domains.science_birds.extract`; they
-and :class:`LevelParseError` are re-exported here, where they always were.
+Finding the code in a reply (:func:`~domains.science_birds.extract.extract_code`) and the
+competition's own regex extractor (:func:`~domains.science_birds.extract.competition_drops`)
+live in :mod:`domains.science_birds.extract`; :class:`LevelParseError` and the block types
+live in :mod:`domains.science_birds.level`.
 """
 
 from __future__ import annotations
@@ -37,26 +38,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from domains.science_birds.extract import (
-    MAX_REPLY_CHARS,
-    check_reply_size,
-    competition_drops,
-    extract_code,
-)
+from domains.science_birds.extract import check_reply_size, extract_code
 from domains.science_birds.level import BLOCK_SIZE, BLOCK_TYPES, BlockType, Drop, LevelParseError
 
 __all__ = [
-    "BLOCK_TYPES",
     "MAX_EXPONENT",
     "MAX_EXPRESSION_DEPTH",
     "MAX_INTEGER",
     "MAX_LOOP_NESTING",
-    "MAX_REPLY_CHARS",
     "MAX_SOURCE_CHARS",
     "MAX_WORK",
-    "LevelParseError",
-    "competition_drops",
-    "extract_code",
     "parse_program",
 ]
 

@@ -36,7 +36,6 @@ from domains.science_birds.not_letters import load_not_letters, random_programs,
 from domains.science_birds.raster import rasterize_cells, rasterize_mask, rasterize_paths
 
 __all__ = [
-    "FONT_FILES",
     "HELDOUT_HEIGHTS",
     "IMAGE_SIZE",
     "TRAIN_HEIGHTS",

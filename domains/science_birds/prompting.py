@@ -31,7 +31,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from domains.science_birds.language import LevelParseError, extract_code, parse_program
+from domains.science_birds.extract import extract_code
+from domains.science_birds.language import parse_program
+from domains.science_birds.level import LevelParseError
 from qd.lm.lmx import near_examples
 
 PromptMode = Literal["zero-shot", "few-shot", "lmx"]

@@ -13,9 +13,8 @@ the same weights. Only the fonts bundled with matplotlib are used, so every mach
 sees the same glyphs.
 
 Training data (font letters, block-art letters, not-a-letter levels) is built by
-:mod:`domains.science_birds.letter_data`; its names are re-exported here, where they
-always were. This module is the training: shifted copies, the fit, the temperature,
-the held-out report.
+:mod:`domains.science_birds.letter_data`. This module is the training: shifted copies,
+the fit, the temperature, the held-out report.
 
 Model: an MLP (1024 blurred pixels -> 512 ReLU -> 26) fitted with scikit-learn on the
 images plus one copy shifted by up to 2 pixels, exported to a numpy-only ``.npz``.
@@ -37,55 +36,28 @@ import numpy as np
 
 from domains.science_birds.classifier import LETTERS, LetterClassifier
 from domains.science_birds.letter_data import (
-    FONT_FILES,
     HELDOUT_HEIGHTS,
     IMAGE_SIZE,
     TRAIN_HEIGHTS,
     block_art_dataset,
-    block_art_sample,
-    block_cells,
-    decompose,
-    edit_blocks,
     font_dataset,
-    font_sample,
-    letter_grid,
     not_letter_data,
-    topology,
 )
 from qd.judge_metrics import top_label_calibration_error
 
 __all__ = [
-    "FONT_FILES",
-    "HELDOUT_HEIGHTS",
-    "IMAGE_SIZE",
-    "TRAIN_HEIGHTS",
-    "block_art_dataset",
-    "block_art_sample",
-    "block_cells",
     "confusion_matrix",
-    "decompose",
-    "edit_blocks",
     "evaluate_examples",
     "fit_and_report",
     "fit_temperature",
-    "font_dataset",
-    "font_sample",
-    "letter_grid",
     "main",
-    "not_letter_data",
     "parse_args",
     "shifted",
-    "topology",
     "train",
 ]
 
 BLUR_SIGMA = 1.0
 EXAMPLES_DIR = Path(__file__).with_name("examples")
-
-# Kept for code that used the private names before the data moved to letter_data.
-_edit = edit_blocks
-_cells = block_cells
-
 
 # ----------------------------------------------------------------------------- model
 

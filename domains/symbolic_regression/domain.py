@@ -35,7 +35,7 @@ from domains.symbolic_regression.primitives import (
 from qd.domain import Domain, Evaluation, Measure, Operator
 
 DESCRIPTORS = ("size", "depth", "nonlinear", "variables")
-__all__ = ["DESCRIPTORS", "SymbolicRegression", "nrmse"]
+__all__ = ["DESCRIPTORS", "SymbolicRegression"]
 
 
 class SymbolicRegression(Domain):

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from experiments.mate_choice.analysis import group
 from qd.batch import RunSpec, default_workers, finished, run_all
-from qd.runs import RunDirectory, load_archive
+from qd.run_dir import RunDirectory
+from qd.runs import load_archive
 from qd.stats import fisher_exact, format_p, holm, mann_whitney
 from qd.viz import compare_curves, save_figure
 

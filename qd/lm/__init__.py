@@ -3,7 +3,7 @@
 - :class:`LM` (``qd.lm.client``): text and chat completions against any
   OpenAI-compatible server (OpenAI, vLLM, llama.cpp), bounded concurrency, retries,
   a cache and usage totals; ``complete_many`` is the engine's sync batch API.
-- :class:`LMSettings` / :func:`settings_from_env`: where the server is
+- :class:`LMSettings` / :func:`settings_from_env` (``qd.lm.settings``): where the server is
   (``QD_LM_BASE_URL``, ``QD_LM_MODEL``, ``QD_LM_API_KEY``).
 - :func:`open_lm`: the LM of a run: the configured server, or the embedded model
   started for the run and stopped after it.
@@ -22,9 +22,9 @@
 """
 
 from qd.lm.cache import LMCache, cache_key
-from qd.lm.client import LM, Completion, LMError, LMSettings, Usage, settings_from_env
+from qd.lm.client import LM
 from qd.lm.embeddings import Embedder, embedding_settings_from_env
-from qd.lm.errors import FailedChild, LMUnavailableError, lm_error_info
+from qd.lm.errors import FailedChild, LMError, LMUnavailableError, lm_error_info
 from qd.lm.faults import CircuitBreaker, EventLog
 from qd.lm.feedback import AIFeedback, FeedbackError, label_distribution
 from qd.lm.lmx import LMXVariation, build_prompt
@@ -37,6 +37,9 @@ from qd.lm.local import (
     open_lm,
     serve,
 )
+from qd.lm.replies import Completion
+from qd.lm.settings import LMSettings, settings_from_env
+from qd.lm.usage import Usage
 
 __all__ = [
     "LM",

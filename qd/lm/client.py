@@ -17,9 +17,9 @@ never an exception that ends the batch (only an open breaker ends it)::
     lm.usage.snapshot()  # {"requests": 12, "prompt_tokens": ..., "cache_hits": 0, ...}
 
 This module is the client alone. Settings live in :mod:`qd.lm.settings`, replies and
-errors in :mod:`qd.lm.replies` and :mod:`qd.lm.errors` (re-exported here, where they
-always were), request seeds and cache keys in :mod:`qd.lm.sampling`, and the HTTP and
-event-loop plumbing it shares with the embedder in :mod:`qd.lm.transport`.
+errors in :mod:`qd.lm.replies` and :mod:`qd.lm.errors`, usage totals in
+:mod:`qd.lm.usage`, request seeds and cache keys in :mod:`qd.lm.sampling`, and the
+HTTP and event-loop plumbing it shares with the embedder in :mod:`qd.lm.transport`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qd.lm.cache import LMCache
-from qd.lm.errors import FailedChild, LMError, LMUnavailableError
+from qd.lm.errors import LMError, LMUnavailableError
 from qd.lm.faults import CircuitBreaker, EventLog, send_with_retries
 from qd.lm.replies import (
     Completion,
@@ -44,43 +44,14 @@ from qd.lm.replies import (
     parse_chat,
     parse_completion,
 )
-from qd.lm.sampling import RESERVED, RequestKeys, check_sampling, is_stochastic
-from qd.lm.settings import (
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    ENV_MODEL,
-    NO_KEY,
-    LMSettings,
-    settings_from_env,
-)
+from qd.lm.sampling import RequestKeys, check_sampling
+from qd.lm.settings import ENV_BASE_URL, ENV_MODEL, LMSettings
 from qd.lm.transport import loopback_http_client, run_sync
 from qd.lm.usage import Usage
 
-__all__ = [
-    "ENV_API_KEY",
-    "ENV_BASE_URL",
-    "ENV_MODEL",
-    "LM",
-    "NO_KEY",
-    "Completion",
-    "FailedChild",
-    "LMError",
-    "LMSettings",
-    "LMUnavailableError",
-    "Usage",
-    "settings_from_env",
-]
+__all__ = ["LM"]
 
 T = TypeVar("T")
-
-# Kept for code that imported the private names before the splits.
-_RESERVED = RESERVED
-_stochastic = is_stochastic
-_body_head = body_head
-_as_lm_error = as_lm_error
-_chat_params = chat_params
-_parse_chat = parse_chat
-_parse_completion = parse_completion
 
 
 @dataclass

@@ -61,7 +61,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from qd.lm.client import Completion, LMError
+from qd.lm.errors import LMError
+from qd.lm.replies import Completion
 
 __all__ = [
     "PROMPT_TEMPLATE",

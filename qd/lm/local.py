@@ -34,8 +34,9 @@ from types import TracebackType
 from typing import IO, Any
 
 from qd.lm.cache import LMCache
-from qd.lm.client import LM, LMSettings
+from qd.lm.client import LM
 from qd.lm.faults import CircuitBreaker, EventLog
+from qd.lm.settings import LMSettings
 from qd.lm.supervisor import ServerSupervisor
 
 __all__ = [

@@ -76,7 +76,7 @@ class FixedLogprobs:
         self.prompts: list[str] = []
 
     def complete_many(self, prompts, **sampling):
-        from qd.lm.client import Completion
+        from qd.lm.replies import Completion
 
         self.prompts += prompts
         out = []
