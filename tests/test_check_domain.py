@@ -535,7 +535,9 @@ def test_each_overridden_hook_is_checked_by_name() -> None:
 def test_the_shipped_hooks_pass_their_checks() -> None:
     from domains.symbolic_regression.population import MateChoiceRegression
 
-    report = check_domain(MateChoiceRegression(max_size=20, max_depth=6, init_depth=(1, 3)), checks=HOOKS)
+    report = check_domain(
+        MateChoiceRegression(max_size=20, max_depth=6, init_depth=(1, 3)), checks=HOOKS
+    )
     assert {"parent_selections", "breed", "population_metrics"} <= set(report.passed)
     report = check_domain(SymbolicRegression(max_size=16, max_depth=5), checks=HOOKS)
     assert {"features", "report_section", "render"} <= set(report.passed)
