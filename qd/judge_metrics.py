@@ -91,7 +91,9 @@ def _binned_gap(confidence: np.ndarray, correct: np.ndarray, which: np.ndarray, 
     return float(gap)
 
 
-def top_label_calibration_error(proba: np.ndarray, labels: Sequence[int], bins: int = 10) -> float:
+def top_label_calibration_error(
+    proba: np.ndarray, labels: Sequence[int] | np.ndarray, bins: int = 10
+) -> float:
     """ECE of a many-class judge: confidence is its top probability, correct is whether
     its top class is the label; the bin-size-weighted gap between the two, ``bins``
     equal bins over ``[0, 1]``."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,10 @@ from domains.creative_writing.seeds import OPINIONS, STORIES, TEMPLATES
 from qd.domain import Domain, Evaluation, Measure, Operator
 from qd.lm.errors import lm_error_info
 from qd.novelty import NoveltyFilter
+
+if TYPE_CHECKING:
+    from qd.lm.errors import FailedChild
+    from qd.lm.lmx import LMXVariation
 
 QDAIF_EDGES_20 = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.10, 0.20, 0.50,
                   0.80, 0.90, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 1.0)  # fmt: skip
@@ -206,7 +210,7 @@ class CreativeWriting(Domain):
         self.novelty = NoveltyFilter(novelty_threshold) if novelty_threshold else None
         self.steer = bool(steer)
         self.steer_spec = spec["steer"]
-        self._lmx = None
+        self._lmx: LMXVariation | None = None
         self._quality: Any = None
         self._judges: dict[str, Any] = {}
         self._archive: Any = None
@@ -256,30 +260,29 @@ class CreativeWriting(Domain):
                 words[name] = ends[name][pick] if pick < 2 else ""
         return template.format(**words)
 
-    def _require_lm(self) -> None:
+    def _require_lm(self) -> LMXVariation:
+        """The LMX operator; raises when no LM is connected yet."""
         if self._lmx is None or self._quality is None:
             raise RuntimeError(
                 "CreativeWriting needs an LM: run it through `qd run` (which connects one) "
                 "or call domain.connect(lm=..., archive=...) first"
             )
+        return self._lmx
 
     # --- the contract -------------------------------------------------------------
 
-    def initial(self, n: int, rng: np.random.Generator) -> list[str | None]:
+    def initial(self, n: int, rng: np.random.Generator) -> list[str | FailedChild]:
         """LMX children of the seed texts (QDAIF's seeded initialisation)."""
-        self._require_lm()
-        return self._lmx.children(n, rng)
+        return self._require_lm().children(n, rng)
 
     def variation(self) -> Operator:
         """LMX: few-shot prompts from archive elites, one batch of requests per ask."""
 
-        def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | None]:
-            self._require_lm()
-            return self._lmx.children(1, rng)
+        def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | FailedChild]:
+            return self._require_lm().children(1, rng)
 
-        def batch(n: int, rng: np.random.Generator) -> list[str | None]:
-            self._require_lm()
-            return self._lmx.children(n, rng)
+        def batch(n: int, rng: np.random.Generator) -> list[str | FailedChild]:
+            return self._require_lm().children(n, rng)
 
         return Operator(one, arity=1, name=f"lmx-{self.lmx_mode}", batch=batch)
 

@@ -10,12 +10,17 @@ aimed at a random cell, so the search walks the map on purpose.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from domains.creative_writing.seeds import POEMS, TEMPLATES
 from qd.domain import Domain, Evaluation, Measure, Operator
+
+if TYPE_CHECKING:
+    from qd.lm.errors import FailedChild
+    from qd.lm.feedback import AIFeedback
+    from qd.lm.lmx import LMXVariation
 
 GENRES = ("haiku", "sonnet", "ballad", "limerick", "hymn")
 TONES = ("happy", "dark", "mysterious", "romantic", "reflective")
@@ -61,10 +66,10 @@ class Poetry(Domain):
             Measure.categorical("genre", GENRES, title="genre"),
             Measure.categorical("tone", TONES, title="tone"),
         )
-        self._lm = None
-        self._archive = None
-        self._seeding = None
-        self._feedback = None
+        self._lm: Any = None
+        self._archive: Any = None
+        self._seeding: LMXVariation | None = None
+        self._feedback: AIFeedback | None = None
 
     def connect(self, *, lm: Any, archive: Any) -> None:
         from qd.lm.feedback import AIFeedback
@@ -82,33 +87,35 @@ class Poetry(Domain):
         )
         self._feedback = AIFeedback(lm, top_logprobs=self.judge_top_logprobs)
 
-    def _require_lm(self) -> None:
-        if self._feedback is None:
+    def _require_lm(self) -> tuple[LMXVariation, AIFeedback]:
+        """The seeding operator and the judge; raises when no LM is connected yet."""
+        if self._seeding is None or self._feedback is None:
             raise RuntimeError(
                 "Poetry needs an LM: run it through `qd run` (which connects one) or call "
                 "domain.connect(lm=..., archive=...) first"
             )
+        return self._seeding, self._feedback
 
-    def initial(self, n: int, rng: np.random.Generator) -> list[str | None]:
+    def initial(self, n: int, rng: np.random.Generator) -> list[str | FailedChild]:
         """Few-shot poems from the seed poems."""
-        self._require_lm()
-        return self._seeding.children(n, rng)
+        seeding, _ = self._require_lm()
+        return seeding.children(n, rng)
 
     def variation(self) -> Operator:
         """Rewrite elites towards random cells, one batch of requests per ask."""
 
-        def batch(n: int, rng: np.random.Generator) -> list[str | None]:
+        def batch(n: int, rng: np.random.Generator) -> list[str | FailedChild]:
             self._require_lm()
             parents = self._archive.sample(n, rng)
             return self._rewrite(parents, rng)
 
-        def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | None]:
+        def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | FailedChild]:
             self._require_lm()
             return self._rewrite(list(parents[:1]), rng)
 
         return Operator(one, arity=1, name="rewrite", batch=batch)
 
-    def _rewrite(self, parents: list[str], rng: np.random.Generator) -> list[Any]:
+    def _rewrite(self, parents: list[str], rng: np.random.Generator) -> list[str | FailedChild]:
         from qd.lm.lmx import child_of
 
         prompts = [
@@ -134,10 +141,10 @@ class Poetry(Domain):
                 texts.append(text)
                 slots.append(i)
         if texts:
-            self._require_lm()
-            ratings = self._feedback.rating(texts, QUALITY)
-            genres = self._feedback.choice(texts, GENRE, list(GENRES))
-            tones = self._feedback.choice(texts, TONE, list(TONES))
+            _, feedback = self._require_lm()
+            ratings = feedback.rating(texts, QUALITY)
+            genres = feedback.choice(texts, GENRE, list(GENRES))
+            tones = feedback.choice(texts, TONE, list(TONES))
             vectors = self._lm.embed_many(texts)  # for the Vendi score of the elites
             for j, i in enumerate(slots):
                 (rating, rating_info), genre, tone = ratings[j], genres[j], tones[j]

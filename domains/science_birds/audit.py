@@ -60,7 +60,9 @@ def heldout_similarities(
     return heldout_probabilities(domain, elites, judge)[:, LETTERS.index(domain.letter)]
 
 
-def exploit_rate(search: Sequence[float], heldout: Sequence[float]) -> float:
+def exploit_rate(
+    search: Sequence[float] | np.ndarray, heldout: Sequence[float] | np.ndarray
+) -> float:
     """Share of elites with search similarity >= 0.9 whose held-out similarity is < 0.5;
     NaN when the search judge calls none of them the letter."""
     search_arr, heldout_arr = np.asarray(search, float), np.asarray(heldout, float)

@@ -192,7 +192,8 @@ class LetterClassifier:
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             arrays[f"W{i}"] = w.astype(dtype)
             arrays[f"b{i}"] = b
-        np.savez_compressed(path, **arrays)
+        # numpy's stub types allow_pickle (bool) as a keyword too; no key here is that name.
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
     def _batch(self, images: np.ndarray) -> np.ndarray:
         arr = np.asarray(images, dtype=np.float32)

@@ -114,7 +114,7 @@ class ScienceBirdsLetters(Domain):
             )
         if not 0 <= lm_share <= 1 or lm_max_tokens < 1 or lm_examples < 1:
             raise ValueError("need 0 <= lm_share <= 1, lm_max_tokens >= 1 and lm_examples >= 1")
-        self.params = {
+        self.params: dict[str, Any] = {
             "letter": letter.upper(),
             "descriptors": list(descriptors),
             "max_drops": max_drops,
@@ -219,14 +219,10 @@ class ScienceBirdsLetters(Domain):
         return [tuple(child[: self.max_drops]) or tuple(first)]
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
-        levels, results = [], []
-        for candidate in batch:
-            outcome = self._build(candidate)
-            levels.append(outcome if isinstance(outcome, Level) else None)
-            results.append(outcome if isinstance(outcome, Evaluation) else None)
-        settled = {
-            i: simulate(level, trials=self.trials) for i, level in enumerate(levels) if level
-        }
+        outcomes = [self._build(candidate) for candidate in batch]
+        levels = {i: level for i, level in enumerate(outcomes) if isinstance(level, Level)}
+        settled = {i: simulate(level, trials=self.trials) for i, level in levels.items()}
+        judged: dict[int, Evaluation] = {}
         if settled:
             images = np.stack(
                 [
@@ -242,7 +238,7 @@ class ScienceBirdsLetters(Domain):
             for row, (i, result) in zip(probabilities, settled.items(), strict=True):
                 level = levels[i]
                 similarity = float(row[target])
-                results[i] = Evaluation(
+                judged[i] = Evaluation(
                     objective=result.stability * similarity,
                     measures=tuple(_describe(level)[d] for d in self.descriptors),
                     info={
@@ -254,7 +250,10 @@ class ScienceBirdsLetters(Domain):
                         "poses": [[round(v, 4) for v in pose] for pose in result.poses],
                     },
                 )
-        return results
+        return [
+            outcome if isinstance(outcome, Evaluation) else judged[i]
+            for i, outcome in enumerate(outcomes)
+        ]
 
     def _drops(self, candidate: Any) -> list[tuple[str, int]]:
         """A parent as a list of drops (an elite written as text is parsed first)."""

@@ -82,9 +82,10 @@ def random_settled_levels(
     rng: np.random.Generator, n: int
 ) -> list[tuple[list[tuple[float, float, float]], list[str]]]:
     """``n`` random programs (the search's random starts) at their settled poses."""
-    levels = []
+    levels: list[tuple[list[tuple[float, float, float]], list[str]]] = []
     for program in random_programs(rng, n):
         level = program_level(program)
+        assert level is not None  # random_programs keeps only programs that build
         result = simulate(level)
         levels.append((list(result.poses), [b.block_type for b in level.blocks]))
     return levels
@@ -106,12 +107,12 @@ def calibration_set(
     for poses, kinds in tqdm(random_settled_levels(rng, n_random), desc="random levels"):
         rows.append(judge.matches(*level_mask(poses, kinds)))
         labels.append(NONE)
-    labels = np.array(labels)
-    fit = np.zeros(len(labels), dtype=bool)
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
+    label_array = np.array(labels)
+    fit = np.zeros(len(label_array), dtype=bool)
+    for label in np.unique(label_array):
+        members = rng.permutation(np.flatnonzero(label_array == label))
         fit[members[: len(members) // 2]] = True
-    return np.array(rows), labels, fit
+    return np.array(rows), label_array, fit
 
 
 def scores(judge: GlyphJudge, matches: np.ndarray, labels: np.ndarray) -> dict[str, float]:

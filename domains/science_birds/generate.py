@@ -11,7 +11,7 @@ submission included, score the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,10 +53,11 @@ def ask_letters(
         raise ValueError(f"trials must be at least 1, got {trials}")
     task_for("A", task)
     sampling = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p}
+    shown: Iterable[str] = letters
     if progress:
-        letters = track(letters, description="asking the LM", console=Console(stderr=True))
+        shown = track(letters, description="asking the LM", console=Console(stderr=True))
     replies = {}
-    for letter in letters:
+    for letter in shown:
         messages = [{"role": "user", "content": task_for(letter, task)}]
         answers = lm.chat_many([messages] * trials, **sampling)
         replies[letter] = [

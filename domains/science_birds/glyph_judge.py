@@ -104,8 +104,9 @@ def _template(font_file: str, letter: str) -> _Template:
     width = max(float(np.concatenate(polygons)[:, 0].max()), 1e-6)
     stretched = [p / np.array([width, 1.0]) for p in polygons]
     ink = _fill(stretched, CANVAS)
-    skeleton = np.nonzero(thin(ink))
-    return _Template(aspect=width, distance=ndimage.distance_transform_edt(~ink), skeleton=skeleton)
+    rows, cols = np.nonzero(thin(ink))
+    distance = ndimage.distance_transform_edt(~ink)
+    return _Template(aspect=width, distance=distance, skeleton=(rows, cols))
 
 
 def level_mask(

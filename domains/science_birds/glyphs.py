@@ -52,7 +52,8 @@ def glyph_polygons(font_file: str, letter: str) -> tuple[np.ndarray, ...]:
     if not path.exists():
         raise FileNotFoundError(f"matplotlib does not ship {font_file} here ({path})")
     text = TextPath((0, 0), letter, size=1.0, prop=FontProperties(fname=str(path)))
-    polygons = [p for p in text.to_polygons(closed_only=False) if len(p) >= 3]
+    outlines = [np.asarray(p) for p in text.to_polygons(closed_only=False)]  # (k, 2) arrays
+    polygons = [p for p in outlines if len(p) >= 3]
     allv = np.concatenate(polygons)
     lo, hi = allv.min(axis=0), allv.max(axis=0)
     height = max(hi[1] - lo[1], 1e-9)

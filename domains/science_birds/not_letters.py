@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from domains.science_birds.converter import LevelBuildError, build_level
-from domains.science_birds.level import Drop, Level
+from domains.science_birds.level import BlockType, Drop, Level
 from domains.science_birds.physics import simulate
 from domains.science_birds.raster import rasterize_poses
 
@@ -46,7 +46,10 @@ Program = tuple[tuple[str, int], ...]
 
 def program_level(program: Sequence[Sequence[Any]]) -> Level | None:
     """The level a drop list builds, or None when it does not build."""
-    drops = [Drop(str(kind), int(x), line) for line, (kind, x) in enumerate(program, 1)]
+    # build_level rejects a block type outside BlockType (ValueError).
+    drops = [
+        Drop(cast(BlockType, str(kind)), int(x), line) for line, (kind, x) in enumerate(program, 1)
+    ]
     try:
         level = build_level(drops)
     except LevelBuildError:

@@ -410,7 +410,7 @@ def simulate(
     early_stops = given_up = 0
     for _ in range(trials):
         starts = grid + rng.uniform(-params.jitter, params.jitter, size=grid.shape)
-        if fast:
+        if shared is not None:  # fast
             suspects = (
                 () if best is None else np.flatnonzero(best[2] >= params.move_threshold).tolist()
             )
@@ -429,6 +429,7 @@ def simulate(
         if moved == 0:
             break
 
+    assert best is not None  # the first trial has no suspects, so it is never given up
     moved, poses, shift = best
     return StabilityResult(
         stability=1.0 - moved / total,

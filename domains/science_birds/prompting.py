@@ -200,7 +200,8 @@ class LevelPrompter:
         elites = list(self.archive.elites()) if self.archive is not None else []
         if not elites:
             raise ValueError(f"{self.mode} prompts need elites in the archive; it is empty")
-        requests, prefixes = [], []
+        requests: list[list[dict[str, str]] | str] = []
+        prefixes: list[str] = []
         for _ in range(n):
             parent = elites[int(rng.integers(len(elites)))]
             examples = [_code(e.candidate) for e in near_examples(elites, parent, self.k, rng=rng)]

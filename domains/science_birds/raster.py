@@ -121,7 +121,8 @@ def _fill_path(canvas: np.ndarray, path: Path, k: int) -> None:
     uu, vv = np.meshgrid(cols, rows)
     points = np.column_stack([uu.ravel(), vv.ravel()])
     inside = np.zeros(len(points), dtype=bool)
-    for polygon in path.to_polygons(closed_only=False):
+    for outline in path.to_polygons(closed_only=False):
+        polygon = np.asarray(outline)  # already an (k, 2) array; matplotlib types ArrayLike
         if len(polygon) >= 3:
             inside ^= Path(polygon).contains_points(points)
     canvas[r0:r1, c0:c1] |= inside.reshape(len(rows), len(cols))
@@ -361,16 +362,16 @@ def rasterize_paths(
     _check_args(size, margin, supersample)
     k = supersample
     canvas = np.zeros((size * k, size * k), dtype=bool)
-    extents = [p.get_extents() for p in paths if len(p.vertices)]
+    vertices = [np.asarray(p.vertices) for p in paths]  # matplotlib types them ArrayLike
+    extents = [p.get_extents() for p, v in zip(paths, vertices, strict=True) if len(v)]
     if not extents:
         return _pool(canvas, size, k)
     xmin, ymin = min(e.x0 for e in extents), min(e.y0 for e in extents)
     xmax, ymax = max(e.x1 for e in extents), max(e.y1 for e in extents)
     scale, ox, oy = _fit(xmin, xmax, ymin, ymax, size, margin)
-    for path in paths:
-        if len(path.vertices) == 0:
+    for path, v in zip(paths, vertices, strict=True):
+        if len(v) == 0:
             continue
-        v = path.vertices
         pix = np.column_stack([ox + v[:, 0] * scale, oy - v[:, 1] * scale])
         _fill_path(canvas, Path(pix, path.codes), k)
     return _pool(canvas, size, k)

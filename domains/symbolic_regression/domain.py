@@ -338,7 +338,8 @@ class SymbolicRegression(Domain):
             return None  # a constant (or broken) formula has no shape to compare
         return (centred / norm).tolist()
 
-    def encode(self, candidate: gp.PrimitiveTree) -> list[str | float]:
+    def encode(self, candidate: gp.PrimitiveTree) -> Any:
+        """The tree's prefix tokens, a JSON list (subclasses may encode other candidates)."""
         return encode_tree(candidate)
 
     def decode(self, data: Any) -> gp.PrimitiveTree:

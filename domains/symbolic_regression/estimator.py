@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -38,6 +38,19 @@ PARENTS = ("uniform", "fitness", "pimp")
 SELECTIONS = ("accuracy", "parsimony")
 PARSIMONY_TOLERANCE = 1.05
 """``parsimony`` takes the smallest formula with training NRMSE <= 1.05 x the lowest."""
+
+
+class _DomainOptions(TypedDict):
+    """The domain options both domains take (MateChoiceRegression fixes its descriptors)."""
+
+    data: Dataset
+    functions: tuple[str, ...]
+    max_depth: int
+    max_size: int
+    init_depth: tuple[int, ...]
+    linear_scaling: bool
+    tune_constants: int
+    pole_check: bool
 
 
 class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
@@ -178,9 +191,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
     # --- the search -----------------------------------------------------------------
 
     def _domain(self, data: Dataset) -> SymbolicRegression:
-        options = {
+        options: _DomainOptions = {
             "data": data,
-            "descriptors": tuple(self.descriptors),
             "functions": tuple(self.functions),
             "max_depth": int(self.max_depth),
             "max_size": int(self.max_size),
@@ -192,10 +204,12 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         if self.parents == "pimp":
             from domains.symbolic_regression.population import MateChoiceRegression
 
-            options.pop("descriptors")
             return MateChoiceRegression(p_crossover=self.p_crossover, **options)
         return SymbolicRegression(
-            p_crossover=self.p_crossover, p_constant=self.p_constant, **options
+            descriptors=tuple(self.descriptors),
+            p_crossover=self.p_crossover,
+            p_constant=self.p_constant,
+            **options,
         )
 
     def _run(self, search: Search) -> None:

@@ -32,7 +32,12 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from domains.symbolic_regression.intervals import Interval, node_intervals, touches_zero
+from domains.symbolic_regression.intervals import (
+    BoundValues,
+    Interval,
+    node_intervals,
+    touches_zero,
+)
 from domains.symbolic_regression.primitives import (
     EXP_CAP,
     PROTECTED_DIV_EPSILON,
@@ -101,7 +106,7 @@ def simplified(
     *,
     intercept: float = 0.0,
     slope: float = 1.0,
-    bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+    bounds: tuple[BoundValues, BoundValues] | None = None,
 ) -> str:
     """A short readable form of the model, with constants shown to 4 significant digits.
 
@@ -140,7 +145,7 @@ def to_latex(
     *,
     intercept: float = 0.0,
     slope: float = 1.0,
-    bounds: tuple[Sequence[float], Sequence[float]] | None = None,
+    bounds: tuple[BoundValues, BoundValues] | None = None,
 ) -> str:
     """LaTeX of :func:`simplified`'s expression, for reports and notebooks.
 
@@ -231,7 +236,9 @@ class NumpyFormula:
         return {"tokens": self.tokens, "intercept": self.intercept, "slope": self.slope}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["tokens"], intercept=state["intercept"], slope=state["slope"])
+        NumpyFormula.__init__(
+            self, state["tokens"], intercept=state["intercept"], slope=state["slope"]
+        )
 
     def __repr__(self) -> str:
         return (
@@ -422,7 +429,7 @@ def _readable(
     tree: gp.PrimitiveTree,
     intercept: float,
     slope: float,
-    bounds: tuple[Sequence[float], Sequence[float]] | None,
+    bounds: tuple[BoundValues, BoundValues] | None,
 ) -> sympy.Expr:
     spans = None if bounds is None else node_intervals(tree, bounds[0], bounds[1])
     expr, guarded = _build(tree, guard=True, spans=spans)

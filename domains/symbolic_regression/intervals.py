@@ -29,10 +29,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
+import numpy as np
 from deap import gp
 
 from domains.symbolic_regression.primitives import EXP_CAP, PROTECTED_DIV_EPSILON, to_infix
+
+BoundValues: TypeAlias = "Sequence[float] | np.ndarray"
+"""One bound per variable: a sequence of floats, or a 1-D array such as ``X.min(axis=0)``."""
 
 _INF = math.inf
 _TWO_PI = 2.0 * math.pi
@@ -69,9 +74,7 @@ class Interval:
         return f"[{self.lo:.4g}, {self.hi:.4g}]"
 
 
-def tree_interval(
-    tree: gp.PrimitiveTree, lows: Sequence[float], highs: Sequence[float]
-) -> Interval:
+def tree_interval(tree: gp.PrimitiveTree, lows: BoundValues, highs: BoundValues) -> Interval:
     """A bound on every value ``evaluate_tree`` can return when each ``xi`` spans its range.
 
     The bound covers the protected operators as the search computes them (so it is finite
@@ -96,7 +99,7 @@ def tree_interval(
     return Interval(lo, hi)
 
 
-def find_pole(tree: gp.PrimitiveTree, lows: Sequence[float], highs: Sequence[float]) -> str | None:
+def find_pole(tree: gp.PrimitiveTree, lows: BoundValues, highs: BoundValues) -> str | None:
     """Why the formula is unsafe to export on the box, or None when it is safe.
 
     Unsafe means some protected operator may take its guard branch at a point of the box,
@@ -124,9 +127,7 @@ def find_pole(tree: gp.PrimitiveTree, lows: Sequence[float], highs: Sequence[flo
     return _walk(tree, _variable_bounds(lows, highs), stop_at_pole=True)[2]
 
 
-def node_intervals(
-    tree: gp.PrimitiveTree, lows: Sequence[float], highs: Sequence[float]
-) -> list[Interval]:
+def node_intervals(tree: gp.PrimitiveTree, lows: BoundValues, highs: BoundValues) -> list[Interval]:
     """The range bound of every subtree, indexed by the position of its root in ``tree``.
 
     ``node_intervals(tree, ...)[0]`` is ``tree_interval(tree, ...)``. The exporter uses
@@ -157,7 +158,7 @@ def touches_zero(lo: float, hi: float) -> bool:
 # ------------------------------------------------------------------------------ the walk
 
 
-def _variable_bounds(lows: Sequence[float], highs: Sequence[float]) -> dict[str, tuple]:
+def _variable_bounds(lows: BoundValues, highs: BoundValues) -> dict[str, tuple]:
     if len(lows) != len(highs):
         raise ValueError(
             f"lows has {len(lows)} entries but highs has {len(highs)}: give one (low, high) "

@@ -235,7 +235,7 @@ class MateChoiceRegression(SymbolicRegression):
                 results.append(Evaluation.invalid(f"not an Individual: {type(item).__name__}"))
                 continue
             evaluation, outputs = self.assess(tree)
-            if evaluation.valid:
+            if evaluation.valid and outputs is not None:  # a valid evaluation has outputs
                 evaluation.info["phenotype"] = phenotype(outputs)
                 if evaluation.candidate is not None:  # tuned constants: keep the ideal mate
                     tuned = Individual(evaluation.candidate, item.ideal)
@@ -243,7 +243,7 @@ class MateChoiceRegression(SymbolicRegression):
             results.append(evaluation)
         return results
 
-    def encode(self, candidate: Individual) -> dict[str, list]:
+    def encode(self, candidate: Individual) -> dict[str, list[str | float]]:
         return {"tree": encode_tree(candidate.tree), "ideal": encode_tree(candidate.ideal)}
 
     def decode(self, data: Any) -> Individual:

@@ -12,10 +12,10 @@ compiled lambdas and our interpreter compute exactly the same thing.
 from __future__ import annotations
 
 import random
-import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 from deap import gp
@@ -42,7 +42,7 @@ def guarded_log(a):
     return np.where(magnitude > PROTECTED_DIV_EPSILON, np.log(np.maximum(magnitude, 1e-300)), 0.0)
 
 
-FUNCTIONS: dict[str, tuple[object, int]] = {
+FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
     "add": (np.add, 2),
     "sub": (np.subtract, 2),
     "mul": (np.multiply, 2),
@@ -77,14 +77,14 @@ def deap_random(seed: int) -> Iterator[random.Random]:
     one ``random.seed(seed)`` would give. A lock keeps two threads from swapping at once.
     """
     private = random.Random(seed)
-    module = sys.modules[__name__]
+    namespace = globals()  # this module's names: ``random`` is looked up here at call time
     with _DEAP_LOCK:
-        saved = gp.random, module.random
-        gp.random = module.random = private
+        saved = gp.random, namespace["random"]
+        gp.random = namespace["random"] = private
         try:
             yield private
         finally:
-            gp.random, module.random = saved
+            gp.random, namespace["random"] = saved
 
 
 def variable_names(n_vars: int) -> list[str]:
