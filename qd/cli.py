@@ -229,8 +229,9 @@ def lm_serve(
     ] = 8081,
 ) -> None:
     """Serve the embedded models (llama.cpp, OpenAI-compatible) in the foreground."""
-    from qd.lm.local import LocalServerError, serve
+    from qd.lm.local import LocalServerError
     from qd.lm.minilm import EmbeddingModelError
+    from qd.lm.serve import serve
 
     try:
         status = serve(

