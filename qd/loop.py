@@ -18,7 +18,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from qd.archive import Archive, ArchiveStats
 from qd.domain import Domain, Evaluation
 from qd.evaluation import Evaluator, InProcessEvaluator, cost, improved
 
-__all__ = ["Callback", "IterationResult", "Loop"]
+__all__ = ["Callback", "IterationResult", "Loop", "LoopOptions"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,16 @@ Callback = Callable[["Loop", IterationResult], None]
 """Called after each iteration with the loop that ran it and what it did."""
 
 
+class LoopOptions(TypedDict, total=False):
+    """What every loop takes besides its domain, archive and generator (see :class:`Loop`);
+    a search shape passes these on as ``**options``."""
+
+    evaluator: Evaluator | None
+    callbacks: Sequence[Callback]
+    iteration: int
+    evaluations: int
+
+
 class Loop(ABC):
     """A search over a domain, one iteration at a time.
 
@@ -87,18 +97,15 @@ class Loop(ABC):
         archive: Archive,
         *,
         rng: np.random.Generator,
-        evaluator: Evaluator | None = None,
-        callbacks: Sequence[Callback] = (),
-        iteration: int = 0,
-        evaluations: int = 0,
+        **options: Unpack[LoopOptions],
     ) -> None:
         self.domain = domain
         self.archive = archive
         self.rng = rng
-        self.evaluator = evaluator or InProcessEvaluator(domain)
-        self.callbacks = list(callbacks)
-        self.iteration = int(iteration)
-        self.evaluations = int(evaluations)
+        self.evaluator = options.get("evaluator") or InProcessEvaluator(domain)
+        self.callbacks = list(options.get("callbacks", ()))
+        self.iteration = int(options.get("iteration", 0))
+        self.evaluations = int(options.get("evaluations", 0))
 
     @abstractmethod
     def propose(self) -> list[Any]:

@@ -26,14 +26,13 @@ runs in this loop.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Evaluation, Operator
-from qd.evaluation import Evaluator
-from qd.loop import Callback, Loop
+from qd.loop import Loop, LoopOptions
 
 __all__ = ["Breed", "PopulationSearch", "tournament_breed"]
 
@@ -73,10 +72,8 @@ class PopulationSearch(Loop):
         elitism: Best individuals copied unchanged into the next generation.
         breed: Overrides the domain's ``breed`` (``breed(population, evaluations, n,
             rng) -> n children``).
-        evaluator: Defaults to scoring in process.
-        callbacks: Called as ``callback(search, result)`` after each generation.
-        iteration: Generations already done (non-zero when resuming).
-        evaluations: Evaluations already done (non-zero when resuming).
+        **options: ``evaluator``, ``callbacks``, ``iteration`` (generations done),
+            ``evaluations``: as for :class:`qd.loop.Loop`.
 
     Raises:
         ValueError: ``population_size`` below 2 or ``elitism`` not below it.
@@ -91,10 +88,7 @@ class PopulationSearch(Loop):
         population_size: int,
         elitism: int = 0,
         breed: Breed | None = None,
-        evaluator: Evaluator | None = None,
-        callbacks: Sequence[Callback] = (),
-        iteration: int = 0,
-        evaluations: int = 0,
+        **options: Unpack[LoopOptions],
     ) -> None:
         if population_size < 2:
             raise ValueError(f"population_size must be at least 2, got {population_size}")
@@ -102,15 +96,7 @@ class PopulationSearch(Loop):
             raise ValueError(
                 f"elitism must be in [0, population_size), got {elitism} of {population_size}"
             )
-        super().__init__(
-            domain,
-            archive,
-            rng=rng,
-            evaluator=evaluator,
-            callbacks=callbacks,
-            iteration=iteration,
-            evaluations=evaluations,
-        )
+        super().__init__(domain, archive, rng=rng, **options)
         self.population_size = int(population_size)
         self.elitism = int(elitism)
         if breed is None:

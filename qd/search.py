@@ -13,16 +13,14 @@ saves the generator's state resumes it exactly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Operator
 from qd.emitters import OperatorEmitter
-from qd.evaluation import Evaluator
-from qd.loop import Callback, Loop
+from qd.loop import Loop, LoopOptions
 from qd.parents import ParentSelection, resolve_parents
 
 __all__ = ["Search"]
@@ -38,10 +36,8 @@ class Search(Loop):
         batch_size: Children per emitter per iteration.
         emitters: Number of operator emitters (each makes ``batch_size`` children).
         operator: Overrides ``domain.variation()``.
-        evaluator: Defaults to scoring in process.
-        callbacks: Called as ``callback(search, result)`` after each iteration.
-        iteration: Iterations already done (non-zero when resuming).
-        evaluations: Evaluations already done (non-zero when resuming).
+        **options: ``evaluator``, ``callbacks``, ``iteration``, ``evaluations``: as for
+            :class:`qd.loop.Loop`.
         parents: Parent selection: a name (``uniform``, ``fitness``, or one the domain's
             ``parent_selections()`` offers) or a callable (``qd.parents``).
 
@@ -58,23 +54,12 @@ class Search(Loop):
         batch_size: int = 32,
         emitters: int = 1,
         operator: Operator | None = None,
-        evaluator: Evaluator | None = None,
-        callbacks: Sequence[Callback] = (),
-        iteration: int = 0,
-        evaluations: int = 0,
         parents: str | ParentSelection = "uniform",
+        **options: Unpack[LoopOptions],
     ) -> None:
         if emitters < 1:
             raise ValueError(f"emitters must be at least 1, got {emitters}")
-        super().__init__(
-            domain,
-            archive,
-            rng=rng,
-            evaluator=evaluator,
-            callbacks=callbacks,
-            iteration=iteration,
-            evaluations=evaluations,
-        )
+        super().__init__(domain, archive, rng=rng, **options)
         operator = operator or domain.variation()
         selection = resolve_parents(parents, domain)
         self.emitters = [
