@@ -214,34 +214,37 @@ class Archive:
 
         Invalid evaluations are skipped (status 0): they belong in the event log.
         """
-        if len(candidates) != len(evaluations):
-            raise ValueError(f"got {len(candidates)} candidates but {len(evaluations)} evaluations")
-        status = np.zeros(len(candidates), dtype=np.int32)
-        keep = [i for i, e in enumerate(evaluations) if e.valid]
-        if not keep:
-            return status
-        fields = self.fields([candidates[i] for i in keep], [evaluations[i] for i in keep])
-        add_info = self._archive.add(**fields)
-        status[keep] = add_info["status"]
-        return status
+        return self._add(candidates, evaluations)[0]
 
     def add_counting(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> int:
         """:meth:`add`, returning how many cells are new or now hold a better elite.
 
         Counted on the cells, not on pyribs' per-row status, which would count twice two
-        children that raced for one cell.
+        children that raced for one cell; only the batch's cells are read, not the map.
         """
-        valid = [e for e in evaluations if e.valid]
-        if not valid:
-            return 0
-        coordinates = self.coordinates([e.measures for e in valid])
-        _, first = np.unique(self._archive.index_of(coordinates), return_index=True)
-        touched = coordinates[first]  # one point per cell the batch reaches
-        before = self._objectives_at(touched)
-        self.add(candidates, evaluations)
+        return self._add(candidates, evaluations, count=True)[1]
+
+    def _add(
+        self, candidates: Sequence[Any], evaluations: Sequence[Evaluation], *, count: bool = False
+    ) -> tuple[np.ndarray, int]:
+        if len(candidates) != len(evaluations):
+            raise ValueError(f"got {len(candidates)} candidates but {len(evaluations)} evaluations")
+        status = np.zeros(len(candidates), dtype=np.int32)
+        keep = [i for i, e in enumerate(evaluations) if e.valid]
+        if not keep:
+            return status, 0
+        fields = self.fields([candidates[i] for i in keep], [evaluations[i] for i in keep])
+        if count:
+            coordinates = fields["measures"]
+            _, first = np.unique(self._archive.index_of(coordinates), return_index=True)
+            touched = coordinates[first]  # one point per cell the batch reaches
+            before = self._objectives_at(touched)
+        status[keep] = self._archive.add(**fields)["status"]
+        if not count:
+            return status, 0
         after = self._objectives_at(touched)
         same = (before == after) | (np.isnan(before) & np.isnan(after))
-        return int(np.count_nonzero(~same))
+        return status, int(np.count_nonzero(~same))
 
     def _objectives_at(self, coordinates: np.ndarray) -> np.ndarray:
         """The objective held in the cell of each point (NaN where empty)."""
