@@ -31,6 +31,7 @@ test: install
 
 bench: install
 	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) bench/engine_overhead.py
 	$(PY) bench/sr_eval.py
 	$(PY) bench/sr_compare.py --quick --fresh --out runs/sr_compare_quick.json
 	$(PY) bench/physics.py
