@@ -244,7 +244,7 @@ def test_tuning_counts_and_matches_the_interpreter() -> None:
     y = 2.0 * np.sin(1.3 * x[:, 0]) + 0.4
     tree = decode_tree(["sin", "mul", 0.5, "x1"], make_pset(1))
     tuned, calls = tune_constants(tree, x, y, max_evaluations=25)
-    assert 0 < calls <= 25
+    assert 0 < calls <= 25 and tuned is not tree
     assert tree[2].value == 0.5  # the input tree is unchanged
     fit = fit_tree(tree, x, y, tuning_evaluations=25)
     assert fit.evaluations == calls + 1
