@@ -23,6 +23,7 @@ code on disk for the next process.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,30 +61,66 @@ _jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
 
 
 @_jit
+def _scalar(code, a, b):
+    """One function on plain floats (``b`` unused by unary ones): the same formulas as
+    the loops of :func:`_execute`, for subtrees without variables."""
+    if code == 2:
+        return a + b
+    if code == 3:
+        return a - b
+    if code == 4:
+        return a * b
+    if code == 5:
+        return a / b if abs(b) > 1e-6 else 1.0
+    if code == 6:
+        return np.sin(a)
+    if code == 7:
+        return np.cos(a)
+    if code == 8:
+        return np.exp(50.0 if a > 50.0 else a)
+    m = abs(a)
+    return np.log(m if m > 1e-300 else 1e-300) if m > 1e-6 else 0.0
+
+
+@_jit
 def _execute(codes, slots, constants, XT, depth, out):
     """One program on every column of ``XT`` (variables by rows), written into ``out``.
 
     Node-major: each node runs over all points before the next, on a stack of rows, as
     the interpreter does with arrays; the inner loops are plain float arithmetic that
-    LLVM can vectorise.
+    LLVM can vectorise. Like the interpreter, a subtree without variables is computed
+    once, as a number (``is_scalar``), and spread over a row only when an argument of a
+    function that has a variable below it.
     """
     n = XT.shape[1]
     stack = np.empty((depth, n))
+    is_scalar = np.zeros(depth, dtype=np.bool_)
+    scalars = np.empty(depth)
     top = -1
     for k in range(codes.size):
         code = codes[k]
         if code == 0:  # variable
             top += 1
+            is_scalar[top] = False
             row = XT[slots[k]]
             for i in range(n):
                 stack[top, i] = row[i]
         elif code == 1:  # constant
             top += 1
-            value = constants[slots[k]]
-            for i in range(n):
-                stack[top, i] = value
+            is_scalar[top] = True
+            scalars[top] = constants[slots[k]]
         elif code <= 5:  # binary: the first argument is on top, as the interpreter pops
             below = top - 1
+            if is_scalar[top] and is_scalar[below]:
+                scalars[below] = _scalar(code, scalars[top], scalars[below])
+                top = below
+                continue
+            for level in (top, below):
+                if is_scalar[level]:
+                    value = scalars[level]
+                    for i in range(n):
+                        stack[level, i] = value
+            is_scalar[below] = False
             if code == 2:
                 for i in range(n):
                     stack[below, i] = stack[top, i] + stack[below, i]
@@ -98,6 +135,8 @@ def _execute(codes, slots, constants, XT, depth, out):
                     b = stack[below, i]
                     stack[below, i] = stack[top, i] / b if abs(b) > 1e-6 else 1.0
             top = below
+        elif is_scalar[top]:
+            scalars[top] = _scalar(code, scalars[top], 0.0)
         elif code == 6:
             for i in range(n):
                 stack[top, i] = np.sin(stack[top, i])
@@ -112,8 +151,13 @@ def _execute(codes, slots, constants, XT, depth, out):
             for i in range(n):
                 m = abs(stack[top, i])
                 stack[top, i] = np.log(m if m > 1e-300 else 1e-300) if m > 1e-6 else 0.0
-    for i in range(n):
-        out[i] = stack[0, i]
+    if is_scalar[0]:
+        value = scalars[0]
+        for i in range(n):
+            out[i] = value
+    else:
+        for i in range(n):
+            out[i] = stack[0, i]
 
 
 @_jit
@@ -171,48 +215,59 @@ class Program:
 def compile_tree(tree: gp.PrimitiveTree, n_vars: int) -> Program:
     """The postfix program of ``tree`` over ``x1..x{n_vars}``.
 
+    Runs once per scored formula, so it is one pass over the nodes with a dictionary
+    lookup each (no numpy element writes).
+
     Raises:
         KeyError: The tree names a variable or function outside ``x1..x{n_vars}`` and
             :data:`OPCODES` (as the interpreter raises for an unknown name).
     """
-    columns = {name: i for i, name in enumerate(variable_names(n_vars))}
-    size = len(tree)
-    codes = np.empty(size, dtype=np.int64)
-    slots = np.zeros(size, dtype=np.int64)
+    functions, variables = _FUNCTION_TABLE, _variables(n_vars)
+    codes: list[int] = []
+    slots: list[int] = []
     constants: list[float] = []
-    constant_nodes: list[int] = []
     height = depth = 0
-    primitive = gp.Primitive
-    for k in range(size):
-        index = size - 1 - k
-        node = tree[index]
-        if isinstance(node, primitive):
-            codes[k] = OPCODES[node.name]
-            height -= node.arity - 1
+    for node in reversed(tree):
+        if node.arity:  # a function (terminals have arity 0)
+            code, pushed = functions[node.name]
+            codes.append(code)
+            slots.append(0)
+            height += pushed
             continue
         value = node.value
         if isinstance(value, str):
-            codes[k] = VARIABLE
-            slots[k] = columns[value]
+            codes.append(VARIABLE)
+            slots.append(variables[value])
         else:
-            codes[k] = CONSTANT
-            slots[k] = len(constants)
+            codes.append(CONSTANT)
+            slots.append(len(constants))
             constants.append(float(value))
-            constant_nodes.append(index)
         height += 1
         depth = max(depth, height)
     # Constants numbered in the tree's (prefix) order, the order a tuner sees them in.
-    count = len(constants)
-    for k in range(size):
-        if codes[k] == CONSTANT:
-            slots[k] = count - 1 - slots[k]
+    size, count = len(codes), len(constants)
+    positions = [k for k in range(size) if codes[k] == CONSTANT] if count else []
+    for j, k in enumerate(positions):
+        slots[k] = count - 1 - j
+    arrays = np.array((codes, slots), dtype=np.int64)  # one allocation for both rows
+    constants.reverse()
     return Program(
-        codes,
-        slots,
-        np.array(constants[::-1], dtype=float),
+        arrays[0],
+        arrays[1],
+        np.array(constants, dtype=float),
         max(depth, 1),
-        tuple(reversed(constant_nodes)),
+        tuple(size - 1 - k for k in reversed(positions)),
     )
+
+
+_FUNCTION_TABLE = {name: (code, 1 - FUNCTIONS[name][1]) for name, code in OPCODES.items()}
+"""Function name -> (opcode, change of the stack's height)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _variables(n_vars: int) -> dict[str, int]:
+    """Variable name -> column of ``X``."""
+    return {name: column for column, name in enumerate(variable_names(n_vars))}
 
 
 def _columns(X: np.ndarray) -> np.ndarray:
