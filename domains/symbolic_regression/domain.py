@@ -3,7 +3,8 @@
 Candidates are DEAP ``PrimitiveTree`` objects. Variation is DEAP's own one-point
 crossover, subtree mutation and constant mutation under a static depth and size
 limit; initialisation is DEAP's ramped half-and-half. Fitness is computed on all
-fitness cases at once (see ``primitives.evaluate_tree``).
+fitness cases at once by a compiled kernel (``compiled.run``, equal to the reference
+interpreter ``primitives.evaluate_tree``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
+from domains.symbolic_regression.compiled import run
 from domains.symbolic_regression.data import load_dataset
 from domains.symbolic_regression.fitting import fit_tree, linear_scale, nrmse
 from domains.symbolic_regression.formula import Formula, scaled_infix
@@ -28,7 +30,6 @@ from domains.symbolic_regression.primitives import (
     deap_random,
     decode_tree,
     encode_tree,
-    evaluate_tree,
     make_pset,
     to_infix,
 )
@@ -304,14 +305,13 @@ class SymbolicRegression(Domain):
         """``(intercept, slope)`` of the formula as scored: fitted on the training data."""
         if not self.linear_scaling:
             return 0.0, 1.0
-        with np.errstate(all="ignore"):
-            return linear_scale(evaluate_tree(tree, self.data.X_train), self.data.y_train)
+        return linear_scale(run(tree, self.data.X_train), self.data.y_train)
 
     def predict(self, tree: gp.PrimitiveTree, X: np.ndarray) -> np.ndarray:
         """What the search scored, on new inputs: ``intercept + slope * tree(X)``."""
         intercept, slope = self.scale(tree)
         with np.errstate(all="ignore"):
-            return intercept + slope * evaluate_tree(tree, np.asarray(X, dtype=float))
+            return intercept + slope * run(tree, np.asarray(X, dtype=float))
 
     def describe(self, tree: gp.PrimitiveTree) -> dict[str, int]:
         """Every descriptor of a tree, by name."""
@@ -329,8 +329,7 @@ class SymbolicRegression(Domain):
         Cosine similarity of these vectors is the correlation of two formulas' outputs,
         so formulas that differ only by scale or offset count as one behaviour.
         """
-        with np.errstate(all="ignore"):
-            outputs = np.asarray(evaluate_tree(candidate, self.data.X_train), dtype=float)
+        outputs = run(candidate, self.data.X_train)
         outputs = np.broadcast_to(outputs, self.data.y_train.shape)
         centred = outputs - outputs.mean()
         norm = np.linalg.norm(centred)

@@ -32,6 +32,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from domains.symbolic_regression.compiled import run
 from domains.symbolic_regression.intervals import (
     BoundValues,
     Interval,
@@ -43,7 +44,6 @@ from domains.symbolic_regression.primitives import (
     PROTECTED_DIV_EPSILON,
     decode_tree,
     encode_tree,
-    evaluate_tree,
     make_pset,
     to_infix,
 )
@@ -167,7 +167,7 @@ def to_latex(
 def to_numpy(tree: gp.PrimitiveTree, *, intercept: float = 0.0, slope: float = 1.0) -> NumpyFormula:
     """A callable computing exactly what the search scored: ``intercept + slope * tree``.
 
-    It runs the same interpreter as the search (``primitives.evaluate_tree``), guards
+    It runs the same compiled kernel as the search (``compiled.run``), guards
     included, so its outputs are bit for bit the scored ones. It pickles (it holds the
     tree's tokens, not DEAP objects), so it can be saved or sent to worker processes.
 
@@ -229,7 +229,7 @@ class NumpyFormula:
                 "for one variable pass X.reshape(-1, 1)"
             )
         with np.errstate(all="ignore"):
-            return self.intercept + self.slope * evaluate_tree(self._tree, X)
+            return self.intercept + self.slope * run(self._tree, X)
 
     def __getstate__(self) -> dict:
         # DEAP's node classes are made at run time and do not pickle; tokens do.

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from deap import gp
 
+from domains.symbolic_regression.compiled import Program, compile_tree, run_constants
 from domains.symbolic_regression.marquardt import minimise
-from domains.symbolic_regression.primitives import evaluate_tree
 
 __all__ = ["Fit", "fit_tree", "linear_scale", "nrmse", "tune_constants"]
 
@@ -54,18 +54,29 @@ def linear_scale(prediction: np.ndarray, target: np.ndarray) -> tuple[float, flo
     A constant (or non-finite) prediction gets slope 0 and the target's mean, the best
     any constant can do.
     """
+    # Called for every formula and every optimiser step: numpy's reductions without
+    # np.mean's Python wrapper (``_mean`` gives the same bits).
     with np.errstate(all="ignore"):
-        if not np.all(np.isfinite(prediction)):
-            return float(np.mean(target)), 0.0
-        centred = prediction - prediction.mean()
+        if not np.isfinite(prediction).all():
+            return float(_mean(target)), 0.0
+        prediction_mean = _mean(prediction)
+        centred = prediction - prediction_mean
         spread = float(centred @ centred)
         if not np.isfinite(spread) or spread <= SLOPE_FLOOR * len(prediction):
-            return float(np.mean(target)), 0.0
-        slope = float(centred @ (target - target.mean())) / spread
-        intercept = float(target.mean() - slope * prediction.mean())
+            return float(_mean(target)), 0.0
+        target_mean = _mean(target)
+        slope = float(centred @ (target - target_mean)) / spread
+        intercept = float(target_mean - slope * prediction_mean)
     if not (np.isfinite(slope) and np.isfinite(intercept)):
-        return float(np.mean(target)), 0.0
+        return float(_mean(target)), 0.0
     return intercept, slope
+
+
+def _mean(values: np.ndarray) -> np.floating:
+    """``np.mean`` of a float array, bit for bit, without its Python-level overhead."""
+    if values.dtype != np.float64:
+        return np.mean(values)
+    return np.add.reduce(values, axis=None) / values.size
 
 
 @dataclass(frozen=True)
@@ -125,17 +136,26 @@ def tune_constants(
     """
     if max_evaluations < 2 or not any(_is_constant(node) for node in tree):
         return tree, 0
-    with np.errstate(all="ignore"):
-        first = evaluate_tree(tree, X)
+    program = compile_tree(tree, X.shape[1])
+    XT = _columns(X)
+    first = program.evaluate(XT, transposed=True)
     if not np.all(np.isfinite(first)):
         return tree, 0
-    tuned, calls, _ = _tune(tree, X, y, first, max_evaluations=max_evaluations, scaling=scaling)
+    tuned, calls, _ = _tune(
+        tree, program, XT, y, first, max_evaluations=max_evaluations, scaling=scaling
+    )
     return tuned, calls
+
+
+def _columns(X: np.ndarray) -> np.ndarray:
+    """``X`` in the compiled kernel's layout, made once for every call of a fit."""
+    return np.ascontiguousarray(np.asarray(X, dtype=float).T)
 
 
 def _tune(
     tree: gp.PrimitiveTree,
-    X: np.ndarray,
+    program: Program,
+    XT: np.ndarray,
     y: np.ndarray,
     first: np.ndarray,
     *,
@@ -143,17 +163,14 @@ def _tune(
     scaling: bool,
 ) -> tuple[gp.PrimitiveTree, int, np.ndarray]:
     """:func:`tune_constants` for a tree with constants and finite outputs ``first`` (not
-    checked); also returns the tuned tree's outputs, computed during the search."""
-    # Fresh constant nodes: DEAP's copies share their nodes with the original tree.
-    tuned = gp.PrimitiveTree(tree)
-    nodes = []
-    for index, node in enumerate(tuned):
-        if _is_constant(node):
-            fresh = object.__new__(type(node))
-            fresh.value = node.value
-            tuned[index] = fresh
-            nodes.append(fresh)
-    start = np.array([float(node.value) for node in nodes])
+    checked), its compiled ``program`` and transposed inputs ``XT``; also returns the
+    tuned tree's outputs, computed during the search.
+
+    The optimiser changes only the program's constant array between calls: nothing is
+    rebuilt, and the Jacobian's ``n`` shifted formulas run in one compiled call. The
+    program's constants are restored before returning.
+    """
+    start = program.constants.copy()
     seen: dict[bytes, np.ndarray] = {start.tobytes(): first}
 
     def residual(outputs: np.ndarray) -> np.ndarray:
@@ -163,16 +180,31 @@ def _tune(
         return np.where(np.isfinite(result), result, FAILED_RESIDUAL)
 
     def residuals(values: np.ndarray) -> np.ndarray:
-        for node, value in zip(nodes, values, strict=True):
-            node.value = float(value)
-        with np.errstate(all="ignore"):
-            outputs = evaluate_tree(tuned, X)
+        program.constants[:] = values
+        outputs = program.evaluate(XT, transposed=True)
         seen[values.tobytes()] = outputs
         return residual(outputs)
 
-    best, calls = minimise(residuals, start, max_calls=max_evaluations, first=residual(first))
-    for node, value in zip(nodes, best, strict=True):
-        node.value = float(value)
+    def residual_rows(points: np.ndarray) -> np.ndarray:
+        outputs = run_constants(program, points, XT)
+        return np.array([residual(row) for row in outputs])
+
+    try:
+        best, calls = minimise(
+            residuals,
+            start,
+            max_calls=max_evaluations,
+            first=residual(first),
+            residuals_many=residual_rows,
+        )
+    finally:
+        program.constants[:] = start
+    # Fresh constant nodes: DEAP's copies share their nodes with the original tree.
+    tuned = gp.PrimitiveTree(tree)
+    for index, value in zip(program.constant_nodes, best, strict=True):
+        fresh = object.__new__(type(tuned[index]))
+        fresh.value = float(value)
+        tuned[index] = fresh
     return tuned, calls, seen[best.tobytes()]
 
 
@@ -192,15 +224,16 @@ def fit_tree(
     Raises:
         KeyError: The tree names a variable ``X`` does not have.
     """
-    with np.errstate(all="ignore"):
-        outputs = evaluate_tree(tree, X)
+    program = compile_tree(tree, X.shape[1])
+    XT = _columns(X)
+    outputs = program.evaluate(XT, transposed=True)
     error, intercept, slope = _score(outputs, y, scaling)
     evaluations = 1
     # A finite error means finite outputs: tuning has somewhere to start from.
-    has_constants = any(_is_constant(node) for node in tree)
+    has_constants = program.constants.size > 0
     if tuning_evaluations > 1 and has_constants and np.isfinite(error) and error > 0:
         tuned, calls, tuned_outputs = _tune(
-            tree, X, y, outputs, max_evaluations=tuning_evaluations, scaling=scaling
+            tree, program, XT, y, outputs, max_evaluations=tuning_evaluations, scaling=scaling
         )
         evaluations += calls
         tuned_fit = _score(tuned_outputs, y, scaling)

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression.primitives import evaluate_tree, to_infix
+from domains.symbolic_regression.compiled import run
+from domains.symbolic_regression.primitives import to_infix
 
 __all__ = ["Formula", "pareto_front", "scaled_infix"]
 
@@ -85,7 +86,7 @@ class Formula:
         if X.ndim == 1:
             X = X[:, None]
         with np.errstate(all="ignore"):
-            return self.intercept + self.slope * evaluate_tree(self.tree, X)
+            return self.intercept + self.slope * run(self.tree, X)
 
     def __str__(self) -> str:
         return scaled_infix(self.tree, self.intercept, self.slope)

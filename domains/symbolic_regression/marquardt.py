@@ -33,6 +33,7 @@ def minimise(
     *,
     max_calls: int,
     first: np.ndarray | None = None,
+    residuals_many: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int]:
     """The parameters with the smallest sum of squared residuals found, and the calls used.
 
@@ -41,6 +42,10 @@ def minimise(
         start: Initial parameters (not changed).
         max_calls: Most calls of ``residuals``, Jacobian columns included; never exceeded.
         first: ``residuals(start)`` when the caller has it already (saves a call).
+        residuals_many: ``residuals`` of each row of a ``(k, n)`` matrix at once, as a
+            ``(k, m)`` matrix equal to calling ``residuals`` row by row; when given, the
+            ``n`` Jacobian columns come from one call of it (still counted as ``n``
+            calls), so a compiled formula evaluates them without a Python loop.
 
     Returns:
         ``(x, calls)``: ``x`` is ``start`` when no step improved on it.
@@ -58,12 +63,15 @@ def minimise(
     damping = DAMPING_START
     growth = 2.0
     while calls + n + 1 <= max_calls:  # a Jacobian and at least one trial step
-        jacobian = np.empty((r.size, n))
+        shifted = np.repeat(x[None, :], n, axis=0)
         for j in range(n):
-            shifted = x.copy()
-            shifted[j] += STEP * max(abs(x[j]), 1.0)
-            step = shifted[j] - x[j]  # the step as represented
-            jacobian[:, j] = (residuals(shifted) - r) / step
+            shifted[j, j] += STEP * max(abs(x[j]), 1.0)
+        steps = np.diagonal(shifted) - x  # the steps as represented
+        if residuals_many is not None:
+            moved = residuals_many(shifted)
+        else:
+            moved = np.array([residuals(row) for row in shifted])
+        jacobian = np.ascontiguousarray(((moved - r) / steps[:, None]).T)
         calls += n
         normal = jacobian.T @ jacobian
         gradient = jacobian.T @ r

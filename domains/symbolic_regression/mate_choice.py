@@ -31,7 +31,7 @@ from typing import Protocol
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression.primitives import evaluate_tree
+from domains.symbolic_regression.compiled import compile_tree, run_many
 
 SELECTIONS = ("pimp", "random", "tournament")
 SIMILARITIES = ("behavioural", "structural")
@@ -88,10 +88,9 @@ class Behavioural:
         self.X = np.asarray(X, dtype=float)
 
     def embed(self, trees: Sequence[gp.PrimitiveTree]) -> np.ndarray:
-        rows = np.empty((len(trees), self.X.shape[0]))
-        with np.errstate(all="ignore"):
-            for i, tree in enumerate(trees):
-                rows[i] = evaluate_tree(tree, self.X)
+        # One compiled call for the whole population.
+        n_vars = self.X.shape[1]
+        rows = run_many([compile_tree(tree, n_vars) for tree in trees], self.X)
         return np.clip(
             np.nan_to_num(rows, nan=OUTPUT_CLIP, posinf=OUTPUT_CLIP, neginf=-OUTPUT_CLIP),
             -OUTPUT_CLIP,
