@@ -67,13 +67,20 @@ class Sphere(Domain):
         def mutate(parents: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
             return [parents[0] + rng.normal(0.0, SIGMA, DIM)]
 
-        return Operator(mutate, arity=1, name="gaussian")
+        def mutate_many(
+            groups: Sequence[Sequence[np.ndarray]], rng: np.random.Generator
+        ) -> list[np.ndarray]:
+            # every child's noise in one draw, as GaussianEmitter does
+            parents = np.stack([group[0] for group in groups])
+            return list(parents + rng.normal(0.0, SIGMA, parents.shape))
+
+        return Operator(mutate, arity=1, name="gaussian", many=mutate_many)
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
         objectives, measures = sphere(np.asarray(batch))
         return [
-            Evaluation(float(o), (float(m[0]), float(m[1])))
-            for o, m in zip(objectives, measures, strict=True)
+            Evaluation(o, tuple(m))
+            for o, m in zip(objectives.tolist(), measures.tolist(), strict=True)
         ]
 
     def encode(self, candidate: np.ndarray) -> list[float]:
