@@ -5,8 +5,11 @@ first two coordinates, a 50 x 50 grid), with Gaussian mutation of uniformly chos
 elites and the same batch sizes:
 
 - **pyribs**: ``GridArchive`` + ``GaussianEmitter`` + ``Scheduler`` ask / tell.
-- **qd-engine**: ``qd.search.map_elites.Search`` over a ``Domain`` doing the same thing through
-  our ``OperatorEmitter``, evaluator, ``Archive`` and callbacks (none).
+- **qd-engine**: ``qd.search.Search`` over a ``Domain`` doing the same thing through
+  our ``OperatorEmitter``, evaluator, ``Archive`` and callbacks (none), with the
+  operator vectorised over the batch (``Operator(many=...)``), as GaussianEmitter is.
+- **qd-per-child**: the same, with the operator called once per child (``fn`` only),
+  as most domains' operators are (trees, texts).
 
 The evaluation itself costs almost nothing, so the times are the loops' own overhead.
 Rounds alternate between the two (the machine is noisy) and the ratio of medians is
@@ -63,17 +66,28 @@ class Sphere(Domain):
     def initial(self, n: int, rng: np.random.Generator) -> list[np.ndarray]:
         return list(np.zeros((n, DIM)))
 
+    def __init__(self, *, vectorised: bool = True) -> None:
+        self.vectorised = vectorised
+
     def variation(self) -> Operator:
         def mutate(parents: Sequence[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
             return [parents[0] + rng.normal(0.0, SIGMA, DIM)]
 
-        return Operator(mutate, arity=1, name="gaussian")
+        def mutate_many(
+            groups: Sequence[Sequence[np.ndarray]], rng: np.random.Generator
+        ) -> list[np.ndarray]:
+            # every child's noise in one draw, as GaussianEmitter does
+            parents = np.stack([group[0] for group in groups])
+            return list(parents + rng.normal(0.0, SIGMA, parents.shape))
+
+        many = mutate_many if self.vectorised else None
+        return Operator(mutate, arity=1, name="gaussian", many=many)
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
         objectives, measures = sphere(np.asarray(batch))
         return [
-            Evaluation(float(o), (float(m[0]), float(m[1])))
-            for o, m in zip(objectives, measures, strict=True)
+            Evaluation(o, tuple(m))
+            for o, m in zip(objectives.tolist(), measures.tolist(), strict=True)
         ]
 
     def encode(self, candidate: np.ndarray) -> list[float]:
@@ -98,8 +112,10 @@ def run_pyribs(iterations: int, emitters: int, batch: int, seed: int) -> tuple[f
     return time.perf_counter() - started, len(archive)
 
 
-def run_engine(iterations: int, emitters: int, batch: int, seed: int) -> tuple[float, int]:
-    domain = Sphere()
+def run_engine(
+    iterations: int, emitters: int, batch: int, seed: int, *, vectorised: bool = True
+) -> tuple[float, int]:
+    domain = Sphere(vectorised=vectorised)
     archive = Archive(domain.measures)
     search = Search(
         domain, archive, rng=np.random.default_rng(seed), batch_size=batch, emitters=emitters
@@ -117,25 +133,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     evaluations = args.iterations * args.emitters * args.batch
-    times: dict[str, list[float]] = {"pyribs": [], "qd-engine": []}
+    times: dict[str, list[float]] = {"pyribs": [], "qd-engine": [], "qd-per-child": []}
     elites: dict[str, int] = {}
+
+    def per_child(iterations: int, emitters: int, batch: int, seed: int) -> tuple[float, int]:
+        return run_engine(iterations, emitters, batch, seed, vectorised=False)
+
+    loops = (("pyribs", run_pyribs), ("qd-engine", run_engine), ("qd-per-child", per_child))
     for round_ in range(args.rounds):
-        for name, run in (("pyribs", run_pyribs), ("qd-engine", run_engine)):
+        for name, run in loops:
             seconds, elites[name] = run(args.iterations, args.emitters, args.batch, round_)
             times[name].append(seconds)
     print(
         f"{args.iterations} iterations x {args.emitters} emitters x {args.batch} = "
         f"{evaluations} evaluations per run, {args.rounds} rounds (median)"
     )
-    print(f"{'loop':<10} {'us/eval':>9} {'evals/s':>10} {'elites':>7}")
+    print(f"{'loop':<13} {'us/eval':>9} {'evals/s':>10} {'elites':>7}")
     for name, values in times.items():
         median = statistics.median(values)
         print(
-            f"{name:<10} {1e6 * median / evaluations:>9.2f} {evaluations / median:>10,.0f} "
+            f"{name:<13} {1e6 * median / evaluations:>9.2f} {evaluations / median:>10,.0f} "
             f"{elites[name]:>7}"
         )
-    ratio = statistics.median(times["qd-engine"]) / statistics.median(times["pyribs"])
+    base = statistics.median(times["pyribs"])
+    ratio = statistics.median(times["qd-engine"]) / base
     print(f"qd-engine / pyribs per evaluation: {ratio:.2f}x (target <= 2x)")
+    slower = statistics.median(times["qd-per-child"]) / base
+    print(f"qd-per-child (operator called once per child, no many=) / pyribs: {slower:.2f}x")
     return 0
 
 

@@ -100,6 +100,44 @@ def sample_from(
     return [pool[i] for i in rng.choice(n, size=k, replace=False).tolist()]
 
 
+class _ExactSum:
+    """An exact sum of floats, kept as an integer count of 2**-1074 (the smallest
+    subnormal), so adding and removing terms in any order gives the same total, and
+    :meth:`value` is that total correctly rounded: what ``math.fsum`` of the terms gives.
+    """
+
+    _EXPONENT = 1074
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.count = 0
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> _ExactSum:
+        result = cls()
+        result.replace(np.empty(0), values)
+        return result
+
+    @classmethod
+    def _units(cls, values: np.ndarray) -> int:
+        total = 0
+        for value in values.tolist():
+            numerator, denominator = value.as_integer_ratio()  # denominator: a power of 2
+            total += numerator << (cls._EXPONENT + 1 - denominator.bit_length())
+        return total
+
+    def replace(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Take the terms ``old`` out and put the terms ``new`` in (finite floats)."""
+        self.total += self._units(new) - self._units(old)
+        self.count += len(new) - len(old)
+
+    def value(self) -> float:
+        try:
+            return self.total / (1 << self._EXPONENT)  # int / int: correctly rounded
+        except OverflowError:
+            return math.copysign(math.inf, self.total)
+
+
 class Archive:
     """A MAP-Elites archive of arbitrary candidates over the domain's measures.
 
@@ -173,12 +211,26 @@ class Archive:
             )
         else:
             raise ValueError(f"unknown archive kind {kind!r}; use 'grid' or 'cvt'")
+        # Exact running sums of the elites' objectives (and of objective - offset), kept
+        # as integers in units of 2**-1074 so that they do not depend on the order
+        # elites arrived; see :attr:`stats`. ``_version`` counts changes (for caches).
+        self._objective_sum = _ExactSum()
+        self._score_sum = _ExactSum()
+        self._version = 0
+        self._pool: tuple[int, np.ndarray] | None = None
+        # Each cell's objective (NaN where empty), by pyribs' cell index: what an add
+        # changed is known without reading the archive back.
+        self._cell_objective = np.full(self.cells, np.nan)
 
     # --- what pyribs sees -------------------------------------------------------
 
     @property
     def pyribs(self) -> ArchiveBase:
-        """The underlying pyribs archive (for a pyribs Scheduler or ribs.visualize)."""
+        """The underlying pyribs archive (for a pyribs Scheduler or ribs.visualize).
+
+        Add through :meth:`add`: it keeps the exact QD-score sums and each cell's
+        objective up to date. An elite added to this archive directly is noticed by
+        :attr:`stats` only when it changes the number of elites."""
         return self._archive
 
     @property
@@ -234,22 +286,34 @@ class Archive:
         if not keep:
             return status, 0
         fields = self.fields([candidates[i] for i in keep], [evaluations[i] for i in keep])
-        if count:
-            coordinates = fields["measures"]
-            _, first = np.unique(self._archive.index_of(coordinates), return_index=True)
-            touched = coordinates[first]  # one point per cell the batch reaches
-            before = self._objectives_at(touched)
+        cells = np.asarray(self._archive.index_of(fields["measures"]))
+        touched, where = np.unique(cells, return_inverse=True)
+        before = self._cell_objective[touched]
         status[keep] = self._archive.add(**fields)["status"]
-        if not count:
-            return status, 0
-        after = self._objectives_at(touched)
-        same = (before == after) | (np.isnan(before) & np.isnan(after))
-        return status, int(np.count_nonzero(~same))
+        # MAP-Elites' rule, as pyribs applies it (learning rate 1, no threshold): a cell
+        # takes the batch's best there when it beats the cell's elite (or the cell is empty).
+        best = np.full(len(touched), -np.inf)
+        np.maximum.at(best, where.ravel(), fields["objective"])
+        after = np.where(np.isnan(before) | (best > before), best, before)
+        self._cell_objective[touched] = after
+        changed = ~((before == after) | (np.isnan(before) & np.isnan(after)))
+        if changed.any():
+            self._version += 1
+            old, new = before[changed], after[changed]
+            old = old[~np.isnan(old)]
+            self._objective_sum.replace(old, new)
+            self._score_sum.replace(old - self.qd_score_offset, new - self.qd_score_offset)
+        return status, int(np.count_nonzero(changed)) if count else 0
 
-    def _objectives_at(self, coordinates: np.ndarray) -> np.ndarray:
-        """The objective held in the cell of each point (NaN where empty)."""
-        occupied, data = self._archive.retrieve(coordinates)
-        return np.where(occupied, data["objective"], np.nan)
+    def _resync(self) -> None:
+        """Rebuild what :meth:`_add` keeps up to date from the pyribs archive itself, for
+        elites that reached it some other way (``archive.pyribs.add``)."""
+        data = self._archive.data(["index", "objective"])
+        self._cell_objective[:] = np.nan
+        self._cell_objective[data["index"]] = data["objective"]
+        self._objective_sum = _ExactSum.of(data["objective"])
+        self._score_sum = _ExactSum.of(data["objective"] - self.qd_score_offset)
+        self._version += 1
 
     def fields(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> dict:
         """The keyword arrays pyribs' ``add`` (and a Scheduler's ``tell``) take."""
@@ -316,35 +380,48 @@ class Archive:
 
     def candidates(self) -> list[Any]:
         """The elites' candidates alone, ordered by cell (cheaper than :meth:`elites`)."""
-        data = self._archive.data(["index", "solution"])
-        order = np.argsort(data["index"], kind="stable")
-        return data["solution"][order].tolist()  # an object array's items, as they are
+        return self.candidate_array().tolist()  # an object array's items, as they are
+
+    def candidate_array(self) -> np.ndarray:
+        """:meth:`candidates` as a 1-D object array, for drawing a batch's parents with
+        one fancy index (``pool[rng.integers(...)]``) instead of a Python loop.
+
+        Read it, do not write to it: it is cached until the archive next changes, so
+        every emitter of an iteration shares one copy.
+        """
+        if self._pool is None or self._pool[0] != self._version:
+            data = self._archive.data(["index", "solution"])
+            order = np.argsort(data["index"], kind="stable")
+            self._pool = (self._version, data["solution"][order])
+        return self._pool[1]
 
     @property
     def stats(self) -> ArchiveStats:
         """num_elites, coverage, qd_score (with the explicit offset), obj_max, obj_mean.
 
-        The QD score and mean are exactly rounded sums (``math.fsum``) of the elites'
-        objectives now, not pyribs' running totals: those depend on the order elites
-        arrived, so a resumed run (its archive rebuilt from a checkpoint) logged a QD
-        score a few ulps from the uninterrupted run's with the identical archive.
+        The QD score and mean come from exactly rounded sums of the elites' objectives
+        (what ``math.fsum`` over the archive gives), not pyribs' running float totals:
+        those depend on the order elites arrived, so a resumed run (its archive rebuilt
+        from a checkpoint) logged a QD score a few ulps from the uninterrupted run's with
+        the identical archive. The exact sums are kept up to date on every add (only the
+        cells an add changed are read), so this costs nothing per elite.
         """
         s = self._archive.stats
 
         def number(value: Any) -> float | None:
             return None if value is None or not math.isfinite(float(value)) else float(value)
 
-        objectives = self._archive.data("objective") if s.num_elites else np.empty(0)
-        total = math.fsum(objectives.tolist())
-        qd_score = math.fsum((objectives - self.qd_score_offset).tolist())
+        if self._objective_sum.count != s.num_elites:  # elites added behind our back
+            self._resync()
+        n = int(s.num_elites)
         return ArchiveStats(
-            num_elites=int(s.num_elites),
+            num_elites=n,
             cells=self.cells,
             coverage=float(s.coverage),
-            qd_score=qd_score,
+            qd_score=self._score_sum.value(),
             qd_score_offset=self.qd_score_offset,
-            obj_max=number(s.obj_max) if s.num_elites else None,
-            obj_mean=number(total / len(objectives)) if s.num_elites else None,
+            obj_max=number(s.obj_max) if n else None,
+            obj_mean=number(self._objective_sum.value() / n) if n else None,
         )
 
     # --- checkpoints ----------------------------------------------------------------

@@ -207,7 +207,8 @@ class Operator:
 
     As in DEAP, an operator is a documented function, not a class hierarchy: ``fn``
     takes ``arity`` parents and a ``numpy.random.Generator`` and returns a list of
-    children. The emitter samples the parents and keeps the first child.
+    children. The emitter samples the parents and keeps the first child (a parent
+    itself when ``fn`` returns none).
 
     Attributes:
         fn: ``fn(parents, rng) -> list of children``.
@@ -217,15 +218,42 @@ class Operator:
             from the archive; emitters prefer it, so an LM operator sends one batch of
             requests per iteration instead of one at a time. A child may be None (a
             malformed LM reply): it is evaluated, logged as invalid, and skipped.
+        many: Optional ``many(groups, rng) -> one child per group``: ``fn`` over a whole
+            batch of parent groups in one call, for operators that vectorise (Gaussian
+            noise on stacked vectors draws every child's noise at once, as pyribs'
+            ``GaussianEmitter`` does). Emitters prefer it to calling ``fn`` per child.
     """
 
     fn: Callable[[Sequence[Any], np.random.Generator], list[Any]]
     arity: int = 1
     name: str = "variation"
     batch: Callable[[int, np.random.Generator], list[Any]] | None = None
+    many: Callable[[Sequence[Sequence[Any]], np.random.Generator], Sequence[Any]] | None = None
 
     def __call__(self, parents: Sequence[Any], rng: np.random.Generator) -> list[Any]:
         return self.fn(parents, rng)
+
+    def children(self, groups: Sequence[Sequence[Any]], rng: np.random.Generator) -> list[Any]:
+        """One child per group of parents: :attr:`many` in one call when the operator
+        has it, else :attr:`fn` per group (its first child, or the first parent).
+
+        Raises:
+            ValueError: ``many`` returned another number of children than groups.
+        """
+        if self.many is not None:
+            children = list(self.many(groups, rng))
+            if len(children) != len(groups):
+                raise ValueError(
+                    f"operator {self.name!r}: many() made {len(children)} children for "
+                    f"{len(groups)} parent groups; it must make one per group"
+                )
+            return children
+        fn = self.fn
+        result = []
+        for parents in groups:
+            offspring = fn(parents, rng)
+            result.append(offspring[0] if offspring else parents[0])
+        return result
 
 
 class Domain:
@@ -289,9 +317,9 @@ class Domain:
     def parent_selections(self) -> Mapping[str, Callable[..., Any]]:
         """Parent selections the domain adds to MAP-Elites', by name (``search.parents``).
 
-        Optional. Each is ``selection(archive) -> pick`` with ``pick(arity, rng) ->
-        parents`` (see :mod:`qd.search.parents`); mate choice by ideal mate (``pimp``) comes
-        from the mate-choice domain this way. None by default.
+        Optional. Each is ``selection(archive) -> pick`` with ``pick(n, arity, rng) ->
+        n lists of parents`` (see :mod:`qd.search.parents`); mate choice by ideal mate
+        (``pimp``) comes from the mate-choice domain this way. None by default.
         """
         return {}
 

@@ -433,3 +433,39 @@ def test_stats_do_not_depend_on_the_order_elites_arrived() -> None:
 
     assert stats(range(200)) == stats(range(199, -1, -1))
     assert stats(range(200))[0] == math.fsum(values.tolist())
+
+
+@pytest.mark.parametrize("kind", ["grid", "cvt", "categorical"])
+def test_what_add_keeps_up_to_date_matches_the_pyribs_archive(kind: str) -> None:
+    """The per-cell objectives, the exact sums behind the QD score, and the cached pool
+    of candidates follow every add, including children racing for one cell and ties."""
+    if kind == "categorical":
+        measures = [Measure.categorical("a", ["p", "q", "r"]), Measure.categorical("b", ["s", "t"])]
+    else:
+        measures = [Measure.uniform("x", 0.0, 1.0, 6), Measure.uniform("y", 0.0, 1.0, 5)]
+    options = {"kind": "cvt", "cells": 12, "seed": 1} if kind == "cvt" else {}
+    archive = Archive(measures, qd_score_offset=-1.0, **options)
+    rng = np.random.default_rng(0)
+    for round_ in range(40):
+        n = int(rng.integers(1, 12))
+        if kind == "categorical":
+            points = [
+                (str(rng.choice(["p", "q", "r"])), str(rng.choice(["s", "t"]))) for _ in range(n)
+            ]
+        else:
+            points = [tuple(v) for v in rng.random((n, 2)).round(1).tolist()]
+        objectives = rng.integers(0, 4, size=n).astype(float) * 0.1  # ties on purpose
+        candidates = [f"c{round_}-{i}" for i in range(n)]
+        before = archive.cell_objectives()
+        added = archive.add_counting(
+            candidates, [Evaluation(float(o), p) for o, p in zip(objectives, points, strict=True)]
+        )
+        truth = archive.cell_objectives()
+        assert added == sum(1 for c, o in truth.items() if before.get(c) != o)
+        cached = {i: o for i, o in enumerate(archive._cell_objective.tolist()) if o == o}
+        assert cached == truth
+        values = list(truth.values())
+        stats = archive.stats
+        assert stats.qd_score == math.fsum(v + 1.0 for v in values)
+        assert stats.obj_mean == math.fsum(values) / len(values)
+        assert archive.candidates() == [e.candidate for e in archive.elites()]

@@ -239,3 +239,21 @@ def test_domain_base_says_what_to_implement() -> None:
     candidate = {"text": "a poem", "lines": [1, 2]}
     assert half.decode(half.encode(candidate)) == candidate
     assert half.render("a poem") == "a poem"
+
+
+def test_an_operator_makes_one_child_per_parent_group() -> None:
+    rng = np.random.default_rng(0)
+    groups = [["a", "b"], ["c", "d"], ["e", "f"]]
+    crossover = Operator(lambda parents, rng: [parents[1] + parents[0]], arity=2)
+    assert crossover.children(groups, rng) == ["ba", "dc", "fe"]
+    barren = Operator(lambda parents, rng: [], arity=2)
+    assert barren.children(groups, rng) == ["a", "c", "e"]  # no child: the first parent
+    vectorised = Operator(
+        lambda parents, rng: ["unused"],
+        arity=2,
+        many=lambda groups, rng: [g[0].upper() for g in groups],
+    )
+    assert vectorised.children(groups, rng) == ["A", "C", "E"]
+    short = Operator(lambda parents, rng: [], arity=2, many=lambda groups, rng: ["x"])
+    with pytest.raises(ValueError, match=r"many\(\) made 1 children for 3 parent groups"):
+        short.children(groups, rng)

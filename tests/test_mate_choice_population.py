@@ -5,6 +5,7 @@ statistics of a study (qd.metrics.stats)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -188,13 +189,17 @@ def filled_archive(domain) -> Archive:
     return archive
 
 
-def test_uniform_parents_draw_as_the_archive_always_did() -> None:
+def test_uniform_parents_draw_a_whole_batch_uniformly_in_one_call() -> None:
     domain = MateChoiceRegression(benchmark="koza-1")
     archive = filled_archive(domain)
     ours = uniform_parents(archive)
-    first, second = np.random.default_rng(3), np.random.default_rng(3)
-    for _ in range(5):
-        assert ours(2, first) == sample_from(archive.candidates(), 2, second)
+    groups = ours(5, 2, np.random.default_rng(3))
+    # the same draws as one sample_from of all 10 parents, row by row
+    flat = sample_from(archive.candidates(), 10, np.random.default_rng(3))
+    assert groups == [flat[0:2], flat[2:4], flat[4:6], flat[6:8], flat[8:10]]
+    many = ours(4000, 1, np.random.default_rng(0))
+    counts = Counter(id(group[0]) for group in many)
+    assert len(counts) == 4 and min(counts.values()) > 900  # every elite, about 1000 each
 
 
 def test_fitness_proportional_parents_never_draw_a_zero_weight_elite() -> None:
@@ -204,9 +209,11 @@ def test_fitness_proportional_parents_never_draw_a_zero_weight_elite() -> None:
     pop = individuals()
     archive_offset.add(pop, checked_evaluate(domain, pop))
     objectives = {id(e.candidate): e.objective for e in archive_offset.elites()}
-    drawn = fitness_parents(archive_offset)(400, np.random.default_rng(0))
-    assert all(objectives[id(c)] > 0.5 for c in drawn)
-    assert len({id(c) for c in fitness_parents(archive)(400, np.random.default_rng(0))}) == 4
+    drawn = fitness_parents(archive_offset)(200, 2, np.random.default_rng(0))
+    assert len(drawn) == 200 and all(len(group) == 2 for group in drawn)
+    assert all(objectives[id(c)] > 0.5 for group in drawn for c in group)
+    everyone = fitness_parents(archive)(400, 1, np.random.default_rng(0))
+    assert len({id(group[0]) for group in everyone}) == 4
 
 
 def test_pimp_parents_take_the_elite_nearest_the_first_parents_ideal() -> None:
@@ -216,7 +223,7 @@ def test_pimp_parents_take_the_elite_nearest_the_first_parents_ideal() -> None:
     rng = np.random.default_rng(0)
     by_tree = {str(c.tree): c for c in archive.candidates()}
     wanted = {str(c.tree): str(c.ideal) for c in archive.candidates()}
-    chosen = [pick(2, rng) for _ in range(80)]
+    chosen = pick(80, 2, rng)
     assert {str(first.tree) for first, _ in chosen} == set(by_tree)  # first: uniform
     for first, second in chosen:
         assert second is not first

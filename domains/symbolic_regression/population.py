@@ -347,7 +347,7 @@ class PimpParents:
         self.pool = int(pool)
         self._cache: dict[int, tuple[Individual, np.ndarray, np.ndarray]] = {}
 
-    def __call__(self, archive) -> Callable[[int, np.random.Generator], list[Any]]:
+    def __call__(self, archive) -> Callable[[int, int, np.random.Generator], list[list[Any]]]:
         candidates = archive.candidates()
         cache, self._cache = self._cache, {}
         fresh = [c for c in candidates if cache.get(id(c), (None,))[0] is not c]
@@ -361,12 +361,15 @@ class PimpParents:
         solutions = np.stack([self._cache[id(c)][1] for c in candidates])
         ideals = np.stack([self._cache[id(c)][2] for c in candidates])
 
-        def pick(arity: int, rng: np.random.Generator) -> list[Any]:
+        def pick_one(arity: int, rng: np.random.Generator) -> list[Any]:
             first = rng.integers(len(candidates), size=1)
             pool = draw_others(first, len(candidates), self.pool, rng)[0]
             distances = self.similarity.distance(ideals[first[0]], solutions[pool])
             chosen = [candidates[first[0]], candidates[int(pool[np.argmin(distances)])]]
             extra = rng.integers(len(candidates), size=max(0, arity - 2))
             return chosen[:arity] + [candidates[i] for i in extra]
+
+        def pick(n: int, arity: int, rng: np.random.Generator) -> list[list[Any]]:
+            return [pick_one(arity, rng) for _ in range(n)]
 
         return pick

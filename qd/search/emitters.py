@@ -67,10 +67,7 @@ class OperatorEmitter(EmitterBase):
             return object_array(list(self.initial(self.batch_size, self.rng)))
         if self.operator.batch is not None:
             return object_array(list(self.operator.batch(self.batch_size, self.rng)))
-        pick = self.parents(self.candidate_archive)
-        children = []
-        for _ in range(self.batch_size):
-            parents = pick(self.operator.arity, self.rng)
-            offspring = self.operator(parents, self.rng)
-            children.append(offspring[0] if offspring else parents[0])
-        return object_array(children)
+        groups = self.parents(self.candidate_archive)(
+            self.batch_size, self.operator.arity, self.rng
+        )
+        return object_array(self.operator.children(groups, self.rng))

@@ -59,11 +59,19 @@ def check_parent_selections(ctx: CheckContext) -> None:
     elites = {fingerprint(ctx.domain, c) for c in ctx.archive.candidates()}
     for name, selection in selections.items():
         pick = ctx.call(f"parent selection {name!r}", selection, ctx.archive)
-        parents = ctx.call(f"parent selection {name!r} pick", pick, ctx.operator.arity, ctx.rng(4))
-        if len(parents) != ctx.operator.arity:
+        groups = ctx.call(
+            f"parent selection {name!r} pick", pick, 3, ctx.operator.arity, ctx.rng(4)
+        )
+        if len(groups) != 3:
             raise CheckFailed(
-                f"parent selection {name!r} drew {len(parents)} parents for an operator of "
-                f"arity {ctx.operator.arity}"
+                f"parent selection {name!r} drew {len(groups)} groups of parents when asked "
+                "for 3 (pick(n, arity, rng) gives n groups)"
+            )
+        parents = [p for group in groups for p in group]
+        if any(len(group) != ctx.operator.arity for group in groups):
+            raise CheckFailed(
+                f"parent selection {name!r} drew {[len(g) for g in groups]} parents for "
+                f"an operator of arity {ctx.operator.arity}"
             )
         strangers = [p for p in parents if fingerprint(ctx.domain, p) not in elites]
         if strangers:
