@@ -270,7 +270,8 @@ def _quick(tmp_path, tools, capsys):
     for run in runs:
         assert set(run) == ROW_FIELDS
         assert run["error"] is None, run["error"]
-        assert 0 < run["evaluations"] <= feynman.QUICK_BUDGET * 1.1  # gplearn stops on a fit
+        # gplearn may stop early on an exact fit; qd finishes its last batch (tuning included)
+        assert 0 < run["evaluations"] <= feynman.QUICK_BUDGET * 1.5
         assert run["size"] >= 1 and run["wall_s"] > 0 and run["model"]
         sr_recovery.parse(run["model"], sr_recovery.variable_symbols({"mu": 1, "Nn": 1}))
     assert "### Noise 0" in capsys.readouterr().out
