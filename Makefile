@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/engine_overhead.py
 	$(PY) bench/sr_eval.py
 	$(PY) bench/sr_compare.py --quick --fresh --out runs/sr_compare_quick.json
+	$(PY) bench/feynman.py --quick --fresh --out runs/feynman_quick.json
 	$(PY) bench/physics.py
 	$(PY) bench/evaluation_backends.py
 	$(PY) bench/lm_prefix_cache.py

@@ -51,18 +51,17 @@ counted as the tool itself reports it):
 
 nguyen-2 is the same formula and sampling as koza-1, so the default set leaves it out.
 Wall time is the time of ``fit`` alone, in the process that ran it (one thread); on a
-busy machine it is noisy, the R^2 columns are not.
+busy machine it is noisy, the R^2 columns are not. The tool adapters, the metric and
+the results file are shared with ``feynman.py`` (``bench/sr_tools.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -73,8 +72,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+import bench.sr_tools as sr_tools
+from bench.sr_tools import (
+    GplearnTool,
+    PyoperonTool,
+    QDTool,
+    command_line,
+    error_text,
+    load_rows,
+    markers,
+    missing,
+    r2,
+    run_all,
+    update_section,
+    version,
+)
 from domains.symbolic_regression.benchmarks import get_benchmark
-from qd.runs.directory import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 HIT_R2 = 0.999
@@ -96,146 +109,7 @@ QUICK_SEEDS = 2
 QUICK_BUDGET = 3_000
 DEFAULT_OUT = Path("runs/sr_compare.json")
 README = ROOT / "bench" / "README.md"
-MARK_START = "<!-- sr_compare:start -->"
-MARK_END = "<!-- sr_compare:end -->"
-QD_ESTIMATOR = "domains.symbolic_regression.estimator"
-
-
-# --------------------------------------------------------------------------------------
-# Tools: one adapter class each: name, fit, predict, size, evaluations (+ details for JSON).
-# --------------------------------------------------------------------------------------
-
-
-def _guarded_exp(x: np.ndarray) -> np.ndarray:
-    """exp(min(x, 100)): finite for every finite input, as gplearn's closure check wants."""
-    with np.errstate(over="ignore"):
-        return np.exp(np.minimum(x, 100.0))
-
-
-class GplearnTool:
-    """gplearn's ``SymbolicRegressor``: population x generations = budget.
-
-    Attributes:
-        name: Tool name in tables and JSON.
-        population: Population size (the budget is split into generations of this many).
-    """
-
-    name = "gplearn"
-    population = 500
-
-    def fit(self, X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> None:
-        from gplearn.functions import make_function
-        from gplearn.genetic import SymbolicRegressor
-
-        population = min(self.population, budget)
-        exp = make_function(function=_guarded_exp, name="exp", arity=1, wrap=False)
-        self.model = SymbolicRegressor(
-            population_size=population,
-            generations=max(1, budget // population),
-            function_set=("add", "sub", "mul", "div", "sin", "cos", exp, "log"),
-            random_state=seed,
-            n_jobs=1,
-        )
-        self.model.fit(X, y)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict(X)
-
-    def size(self) -> int:
-        return int(self.model._program.length_)
-
-    def evaluations(self) -> int:
-        """Programs scored: one population per generation actually run."""
-        return len(self.model.run_details_["generation"]) * self.model.population_size
-
-    def details(self) -> dict[str, Any]:
-        return {"generations": len(self.model.run_details_["generation"])}
-
-
-class PyoperonTool:
-    """pyoperon's ``SymbolicRegressor`` with Levenberg-Marquardt coefficient tuning.
-
-    Attributes:
-        name: Tool name in tables and JSON.
-        population: Population size (pool size is the same).
-        optimizer_iterations: LM iterations per offspring (0 would turn tuning off).
-    """
-
-    name = "pyoperon"
-    population = 500
-    optimizer_iterations = 10
-    symbols = "add,sub,mul,div,sin,cos,exp,log,constant,variable"
-
-    def fit(self, X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> None:
-        from pyoperon.sklearn import SymbolicRegressor
-
-        self.model = SymbolicRegressor(
-            allowed_symbols=self.symbols,
-            optimizer="lm",
-            optimizer_iterations=self.optimizer_iterations,
-            population_size=self.population,
-            generations=budget,  # never the binding limit: max_evaluations is
-            max_evaluations=budget,
-            random_state=seed,
-            n_threads=1,
-        )
-        self.model.fit(X, y)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict(X)
-
-    def size(self) -> int:
-        return int(self.model.stats_["model_length"])
-
-    def evaluations(self) -> int:
-        """Residual plus Jacobian evaluations: what operon checks against its budget."""
-        stats = self.model.stats_
-        return int(stats["residual_evaluations"] + stats["jacobian_evaluations"])
-
-    def details(self) -> dict[str, Any]:
-        stats = self.model.stats_
-        keys = ("evaluation_count", "residual_evaluations", "jacobian_evaluations", "generations")
-        return {key: int(stats[key]) for key in keys} | {
-            "model": self.model.get_model_string(self.model.model_, 4)
-        }
-
-
-class QDTool:
-    """qd-engine's ``QDSymbolicRegressor`` (imported when fitting, so the bench runs without it).
-
-    Args:
-        name: Tool name in tables and JSON.
-        parents: Parent selection, ``"uniform"`` or ``"pimp"``.
-        constant_optimisation: Whether constants are optimised (counted in the budget).
-    """
-
-    def __init__(self, name: str, *, parents: str, constant_optimisation: bool) -> None:
-        self.name = name
-        self.parents = parents
-        self.constant_optimisation = constant_optimisation
-
-    def fit(self, X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> None:
-        from domains.symbolic_regression.estimator import QDSymbolicRegressor
-
-        self.model = QDSymbolicRegressor(
-            max_evaluations=budget,
-            constant_optimisation=self.constant_optimisation,
-            parents=self.parents,
-            random_state=seed,
-        )
-        self.model.fit(X, y)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict(X)
-
-    def size(self) -> int:
-        return int(self.model.best_.size)
-
-    def evaluations(self) -> int:
-        return int(self.model.n_evaluations_)
-
-    def details(self) -> dict[str, Any]:
-        return {}
+MARK_START, MARK_END = markers("sr_compare")
 
 
 TOOLS: dict[str, Callable[[], Any]] = {
@@ -249,43 +123,9 @@ TOOLS: dict[str, Callable[[], Any]] = {
 }
 """Every tool by name, in table order; a value makes a fresh, unfitted adapter."""
 
-_REQUIRES = {"gplearn": "gplearn.genetic", "pyoperon": "pyoperon.sklearn"}
-
-
-def missing(tool: str) -> str | None:
-    """Why ``tool`` cannot run here (its import error), or None when it can."""
-    module = _REQUIRES.get(tool, QD_ESTIMATOR)
-    try:
-        __import__(module)
-    except Exception as error:  # ImportError, or a broken install
-        return f"cannot import {module} ({type(error).__name__}: {error})"
-    return None
-
-
-def _version(tool: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(tool if tool in _REQUIRES else "qd-engine")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 # --------------------------------------------------------------------------------------
-# One run, and the one metric.
+# One run (the metric, r2, is shared: bench/sr_tools.py).
 # --------------------------------------------------------------------------------------
-
-
-def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    """R^2 of ``y_pred``; -inf when any prediction is non-finite (or the score overflows)."""
-    from sklearn.metrics import r2_score
-
-    y_pred = np.asarray(y_pred, dtype=float).reshape(-1)
-    if y_pred.shape != np.shape(y_true) or not np.all(np.isfinite(y_pred)):
-        return float("-inf")
-    with np.errstate(all="ignore"):
-        score = float(r2_score(y_true, y_pred))
-    return score if np.isfinite(score) else float("-inf")
 
 
 @dataclass(frozen=True)
@@ -317,7 +157,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "tool": spec.tool,
         "seed": spec.seed,
         "budget": spec.budget,
-        "version": _version(spec.tool),
+        "version": version(spec.tool),
         "test_r2": None,
         "train_r2": None,
         "hit": False,
@@ -347,10 +187,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             "details": tool.details(),
         }
     except Exception as error:
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        row["error"] = (
-            f"{type(error).__name__}: {error} (at {Path(where.filename).name}:{where.lineno})"
-        )
+        row["error"] = error_text(error)
     return row
 
 
@@ -510,75 +347,14 @@ def render(
 # --------------------------------------------------------------------------------------
 
 
-def load_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows in the results file, or none if it does not exist yet."""
-    if not path.exists():
-        return []
-    return json.loads(path.read_text())["runs"]
-
-
 def save_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    document = {"bench": "sr_compare", "hit_threshold": HIT_R2, "runs": list(rows)}
-    atomic_write(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
+    """Writes the raw results (every row, finished or failed) atomically."""
+    sr_tools.save_rows(path, rows, bench="sr_compare", hit_threshold=HIT_R2)
 
 
 def update_readme(path: Path, section: str) -> None:
     """Replaces the marked sr_compare section of ``path`` (appends one if it has none)."""
-    block = f"{MARK_START}\n{section}\n{MARK_END}"
-    text = path.read_text() if path.exists() else "# Benches\n"
-    start, end = text.find(MARK_START), text.find(MARK_END)
-    if start >= 0 and end > start:
-        text = text[:start] + block + text[end + len(MARK_END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    atomic_write(path, text)
-
-
-def run_all(
-    specs: Sequence[RunSpec],
-    *,
-    workers: int,
-    scheduler: str | None,
-    done: Callable[[dict[str, Any]], None],
-) -> None:
-    """Runs every spec (in process, on a LocalCluster, or on a running scheduler)."""
-    from tqdm import tqdm
-
-    progress = tqdm(total=len(specs), unit="run", desc="sr_compare", dynamic_ncols=True)
-
-    def finished(row: dict[str, Any]) -> None:
-        done(row)
-        progress.set_postfix_str(f"{row['problem']} {row['tool']} seed {row['seed']}")
-        progress.update()
-
-    try:
-        if workers <= 1 and not scheduler:
-            for spec in specs:
-                finished(run_one(spec))
-            return
-        import logging
-
-        from distributed import Client, LocalCluster, as_completed
-
-        cluster = None
-        if not scheduler:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.WARNING,
-            )
-        try:
-            with Client(scheduler or cluster) as client:
-                futures = [client.submit(run_one, spec, pure=False) for spec in specs]
-                for future in as_completed(futures):
-                    finished(future.result())
-        finally:
-            if cluster is not None:
-                cluster.close()
-    finally:
-        progress.close()
+    update_section(path, "sr_compare", section)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -646,7 +422,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         save_rows(args.out, list(results.values()))
 
     if todo:
-        run_all(todo, workers=args.workers, scheduler=args.dask_scheduler, done=done)
+        run_all(
+            todo,
+            run_one,
+            workers=args.workers,
+            scheduler=args.dask_scheduler,
+            done=done,
+            desc="sr_compare",
+            label=lambda row: f"{row['problem']} {row['tool']} seed {row['seed']}",
+        )
 
     wanted = [results[s.key] for s in specs]
     report = render(wanted, problems, tools, budget=budget, seeds=seeds)
@@ -654,8 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report)
     print(f"\nraw results: {args.out}")
     if args.readme:
-        command = "python bench/sr_compare.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        update_readme(README, f"`{command.strip()}`\n\n{report}")
+        update_readme(README, f"`{command_line('sr_compare.py', argv)}`\n\n{report}")
         print(f"updated {README}")
     return 0
 
