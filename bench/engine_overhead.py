@@ -5,7 +5,7 @@ first two coordinates, a 50 x 50 grid), with Gaussian mutation of uniformly chos
 elites and the same batch sizes:
 
 - **pyribs**: ``GridArchive`` + ``GaussianEmitter`` + ``Scheduler`` ask / tell.
-- **qd-engine**: ``qd.search.Search`` over a ``Domain`` doing the same thing through
+- **qd-engine**: ``qd.search.map_elites.Search`` over a ``Domain`` doing the same thing through
   our ``OperatorEmitter``, evaluator, ``Archive`` and callbacks (none).
 
 The evaluation itself costs almost nothing, so the times are the loops' own overhead.

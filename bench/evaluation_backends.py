@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from domains.science_birds.domain import ScienceBirdsLetters
-from qd.evaluation import make_evaluator
+from qd.search.evaluation import make_evaluator
 
 
 def same(a, b) -> bool:

@@ -74,7 +74,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from domains.symbolic_regression.benchmarks import get_benchmark
-from qd.run_dir import atomic_write
+from qd.runs.directory import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 HIT_R2 = 0.999

@@ -20,9 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qd.config import load_config
-from qd.run_dir import RunDirectory
-from qd.runs import execute, start
+from qd.runs import RunDirectory, execute, load_config, start
 from qd.viz import compare_curves, save_figure
 
 CONFIG = Path(__file__).with_name("qdaif_stories2d.toml")

@@ -36,8 +36,7 @@ from domains.science_birds.classifier import DEFAULT_WEIGHTS, LETTERS
 from domains.science_birds.glyph_judge import GlyphJudge
 from domains.science_birds.not_letters import DEFAULT_NOT_LETTERS, save_not_letters
 from domains.science_birds.render import gallery, gallery_entries
-from qd.config import load_config
-from qd.runs import execute, load_archive, start
+from qd.runs import execute, load_archive, load_config, start
 from qd.viz import save_figure
 
 CONFIG = Path(__file__).with_name("levels_letters.toml")

@@ -46,10 +46,10 @@ from domains.creative_writing.judging import (
     LABELS,
     validation_set,
 )
-from qd.judge_metrics import score_judge, stratified_folds
 from qd.lm import open_lm, settings_from_env
 from qd.lm.anchors import AnchoredAxis, fit_calibration
 from qd.lm.judges import LMLabelJudge, text_view
+from qd.metrics.judges import score_judge, stratified_folds
 
 LM_JUDGES = ("lm", "lm-contextual", "lm-platt", "lm-fewshot")
 EMBEDDING_JUDGES = ("anchors-raw", "anchors", "probe", "anchors-last", "probe-last")

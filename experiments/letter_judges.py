@@ -44,7 +44,7 @@ from domains.science_birds.glyphs import FONT_FILES
 from domains.science_birds.not_letters import DEFAULT_NOT_LETTERS, load_not_letters, program_level
 from domains.science_birds.physics import simulate
 from domains.science_birds.raster import CELL_SIZE, rasterize_poses
-from qd.judge_metrics import top_label_calibration_error
+from qd.metrics.judges import top_label_calibration_error
 
 NONE = len(LETTERS)
 Level = tuple[list, list[str]]  # (poses in radians, block types)

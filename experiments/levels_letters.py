@@ -56,10 +56,9 @@ from domains.science_birds.scoring import (
     select_for_score,
     weighted_prompt_scores,
 )
-from qd.config import load_config
 from qd.lm import open_lm
-from qd.preflight import lm_settings
-from qd.runs import execute, load_archive, start
+from qd.runs import execute, load_archive, load_config, start
+from qd.runs.preflight import lm_settings
 from qd.viz import save_figure
 
 CONFIG = Path(__file__).with_name("levels_letters.toml")

@@ -18,12 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from qd.config import ConfigError, load_config
-from qd.progress import ProgressBar
 from qd.registry import load_domain_class, registered_domains
-from qd.run_dir import DISK_FULL, RunDirectory, RunError
-from qd.run_lock import RunLockedError
-from qd.runs import changed_config, execute, start
+from qd.runs.config import ConfigError, load_config
+from qd.runs.directory import DISK_FULL, RunDirectory, RunError
+from qd.runs.lifecycle import changed_config, execute, start
+from qd.runs.lock import RunLockedError
+from qd.viz.progress import ProgressBar
 
 app = typer.Typer(
     add_completion=False,
@@ -187,7 +187,7 @@ def report(
     top: Annotated[int, typer.Option(help="How many top elites to show.")] = 5,
 ) -> None:
     """Write RUN/report.md with the archive heatmap, curves and top elites."""
-    from qd.report import write_report
+    from qd.viz.report import write_report
 
     try:
         page = write_report(run_path, top=top, notify=_warn)

@@ -290,7 +290,7 @@ class Domain:
         """Parent selections the domain adds to MAP-Elites', by name (``search.parents``).
 
         Optional. Each is ``selection(archive) -> pick`` with ``pick(arity, rng) ->
-        parents`` (see :mod:`qd.parents`); mate choice by ideal mate (``pimp``) comes
+        parents`` (see :mod:`qd.search.parents`); mate choice by ideal mate (``pimp``) comes
         from the mate-choice domain this way. None by default.
         """
         return {}

@@ -17,11 +17,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from qd.checkpoints import Checkpoint, CheckpointError
 from qd.cli import USAGE_ERROR, app
-from qd.config import parse_config
-from qd.run_dir import RunDirectory, RunError
-from qd.runs import execute, start
+from qd.runs import RunDirectory, RunError, execute, parse_config, start
+from qd.runs.checkpoints import Checkpoint, CheckpointError
 
 
 def finished_run(tmp_path: Path) -> RunDirectory:

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from qd.cli import USAGE_ERROR
-from qd.config import parse_config
-from qd.runs import start
+from qd.runs import parse_config, start
 
 GOOD = """\
 name = "exp"

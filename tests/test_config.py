@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from domains.symbolic_regression import SymbolicRegression
-from qd.config import ConfigError, ExperimentConfig, load_config, parse_config
 from qd.registry import UnknownDomainError, load_domain_class, registered_domains
+from qd.runs import ConfigError, ExperimentConfig, load_config, parse_config
 
 BASE = """\
 seed = 7
@@ -244,7 +244,7 @@ def test_registry_finds_shipped_and_path_domains() -> None:
     with pytest.raises(UnknownDomainError, match="cannot load domain"):
         load_domain_class("domains.symbolic_regression:Nope")
     with pytest.raises(UnknownDomainError, match="not a subclass"):
-        load_domain_class("qd.config:ConfigError")
+        load_domain_class("qd.runs.config:ConfigError")
 
 
 def test_lm_section_takes_settings_but_never_an_api_key():
@@ -262,7 +262,7 @@ def test_lm_section_takes_settings_but_never_an_api_key():
 
 
 def test_lm_section_takes_the_circuit_breaker_and_restart_knobs(monkeypatch):
-    from qd.preflight import lm_settings
+    from qd.runs.preflight import lm_settings
 
     for variable in ("QD_LM_BASE_URL", "QD_LM_MODEL", "QD_LM_API_KEY"):
         monkeypatch.delenv(variable, raising=False)
@@ -279,9 +279,9 @@ def test_lm_section_takes_the_circuit_breaker_and_restart_knobs(monkeypatch):
 
 
 def test_the_lm_schema_is_one_for_configs_and_settings():
-    from qd.config import LMConfig
     from qd.lm import LMSettings
     from qd.lm.settings import LMOptions
+    from qd.runs.config import LMConfig
 
     assert issubclass(LMConfig, LMOptions)
     with pytest.raises(ValueError) as direct:

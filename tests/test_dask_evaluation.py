@@ -16,8 +16,8 @@ distributed = pytest.importorskip("distributed")
 from dask_domains import Fragile  # noqa: E402
 
 from domains.symbolic_regression import SymbolicRegression  # noqa: E402
-from qd.config import ConfigError, load_config  # noqa: E402
-from qd.evaluation import DaskEvaluator, make_evaluator  # noqa: E402
+from qd.runs.config import ConfigError, load_config  # noqa: E402
+from qd.search.evaluation import DaskEvaluator, make_evaluator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qd.judge_metrics import (
+from qd.metrics.judges import (
     accuracy,
     auc,
     expected_calibration_error,

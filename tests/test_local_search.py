@@ -11,9 +11,8 @@ import pytest
 
 from qd.archive import Archive
 from qd.domain import Evaluation
-from qd.evaluation import make_evaluator
-from qd.population import PopulationSearch
-from qd.search import Search
+from qd.search import PopulationSearch, Search
+from qd.search.evaluation import make_evaluator
 from tests.conftest import Words
 
 LOCAL_CALLS = 3

@@ -26,7 +26,7 @@ from domains.symbolic_regression.mate_choice import (
 )
 from domains.symbolic_regression.population import MateChoiceRegression, entropy_bits, phenotype
 from domains.symbolic_regression.primitives import deap_random, decode_tree, make_pset
-from qd.evaluation import checked_evaluate
+from qd.search.evaluation import checked_evaluate
 from qd.testing import check_domain
 
 PSET = make_pset(1)

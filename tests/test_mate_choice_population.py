@@ -1,6 +1,6 @@
-"""The generational loop (qd.population) in the run directory, the parent-selection seam
-of MAP-Elites (qd.parents) with PIMP as one choice, many runs (qd.batch) and the
-statistics of a study (qd.stats)."""
+"""The generational loop (qd.search.population) in the run directory, the parent-selection seam
+of MAP-Elites (qd.search.parents) with PIMP as one choice, many runs (qd.runs.batch) and the
+statistics of a study (qd.metrics.stats)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,12 @@ from domains.symbolic_regression.mate_choice import Individual
 from domains.symbolic_regression.population import MateChoiceRegression, PimpParents
 from domains.symbolic_regression.primitives import decode_tree, make_pset
 from qd.archive import Archive, sample_from
-from qd.batch import RunSpec, result_path, run_all, run_spec
-from qd.config import ConfigError, parse_config
-from qd.evaluation import checked_evaluate
-from qd.parents import fitness_parents, parent_selections, resolve_parents, uniform_parents
-from qd.population import PopulationSearch
-from qd.run_dir import RunDirectory
-from qd.runs import execute, load_archive, start
-from qd.search import Search
-from qd.stats import holm, mann_whitney, vargha_delaney_a
+from qd.metrics.stats import holm, mann_whitney, vargha_delaney_a
+from qd.runs import ConfigError, RunDirectory, execute, load_archive, parse_config, start
+from qd.runs.batch import RunSpec, result_path, run_all, run_spec
+from qd.search import PopulationSearch, Search
+from qd.search.evaluation import checked_evaluate
+from qd.search.parents import fitness_parents, parent_selections, resolve_parents, uniform_parents
 
 DOMAIN = "domains.symbolic_regression.population:MateChoiceRegression"
 SMALL = {"name": DOMAIN, "max_depth": 6, "max_size": 40, "init_depth": [1, 3]}
@@ -103,7 +100,7 @@ def test_a_population_run_logs_the_study_numbers_and_reports(tmp_path: Path) -> 
     assert row["best_train_error"] <= row["median_train_error"]
     _, _, archive, _ = load_archive(run)  # `qd report` reads the same archive
     assert len(archive) == row["num_elites"] > 0
-    from qd.report import write_report
+    from qd.viz.report import write_report
 
     assert "Top elites" in write_report(run.path, top=1, spread=0).read_text()
 
@@ -158,7 +155,7 @@ def test_a_map_elites_checkpoint_cannot_resume_as_a_population(tmp_path: Path) -
     execute(run)
     text = run.config_path.read_text().replace('loop = "map_elites"', 'loop = "population"')
     run.config_path.write_text(text)
-    from qd.run_dir import RunError
+    from qd.runs import RunError
 
     with pytest.raises(RunError, match="holds no population"):
         execute(run, resume=True)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from qd.metrics import (
+from qd.metrics.scores import (
     DEFAULT_QS,
     coverage,
     qd_score,

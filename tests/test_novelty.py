@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qd.novelty import NoveltyFilter
+from qd.search.novelty import NoveltyFilter
 
 
 def unit(*values: float) -> np.ndarray:

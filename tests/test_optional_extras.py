@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from domains.symbolic_regression import SymbolicRegression
-from qd.evaluation import make_evaluator
+from qd.search.evaluation import make_evaluator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def test_dask_evaluation_without_dask_names_the_extra(monkeypatch) -> None:
 def test_levels_without_box2d_name_the_extra_and_the_rest_imports() -> None:
     script = (
         "import sys; sys.modules['Box2D'] = None\n"
-        "import qd.search, domains.symbolic_regression\n"  # no Box2D needed
+        "import qd.search.map_elites, domains.symbolic_regression\n"  # no Box2D needed
         "try:\n"
         "    import domains.science_birds.physics\n"
         "except ImportError as error:\n"

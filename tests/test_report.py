@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qd.archive import Elite
-from qd.report import spread_elites
+from qd.viz.report import spread_elites
 
 
 def elite(bins, objective):

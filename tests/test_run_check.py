@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from qd.config import parse_config
+from qd.runs import parse_config
 from qd.testing import RUN_CHECKS, DomainCheckError, check_run
 
 SMALL_RUNS = {

@@ -19,22 +19,20 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from qd.cli import USAGE_ERROR, app
-from qd.config import parse_config
-from qd.run_dir import RunDirectory
-from qd.run_lock import RunLockedError, hold_run_lock
-from qd.runs import execute, start
+from qd.runs import RunDirectory, execute, parse_config, start
+from qd.runs.lock import RunLockedError, hold_run_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLDER = """
 import sys
-from qd.run_lock import hold_run_lock
+from qd.runs.lock import hold_run_lock
 with hold_run_lock(sys.argv[1]):
     print("held", flush=True)
     sys.stdin.read()  # until the test closes our stdin
 """
 TRY_LOCK = """
 import sys
-from qd.run_lock import RunLockedError, hold_run_lock
+from qd.runs.lock import RunLockedError, hold_run_lock
 try:
     with hold_run_lock(sys.argv[1]):
         print("got it")

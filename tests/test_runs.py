@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qd.checkpoints import Checkpoint
-from qd.config import ConfigError, ExperimentConfig, parse_config
-from qd.run_dir import RunDirectory, RunError, atomic_write
-from qd.runs import execute, load_archive, start
+from qd.runs import ConfigError, ExperimentConfig, execute, load_archive, parse_config, start
+from qd.runs.checkpoints import Checkpoint
+from qd.runs.directory import RunDirectory, RunError, atomic_write
 
 
 def sr_config(name: str = "sr", **search) -> ExperimentConfig:

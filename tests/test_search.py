@@ -11,10 +11,9 @@ import pytest
 from domains.symbolic_regression import SymbolicRegression
 from qd.archive import Archive
 from qd.domain import Evaluation, Operator
-from qd.emitters import OperatorEmitter
-from qd.evaluation import InProcessEvaluator, checked_evaluate, make_evaluator
-from qd.loop import IterationResult
-from qd.search import Search
+from qd.search import IterationResult, Search
+from qd.search.emitters import OperatorEmitter
+from qd.search.evaluation import InProcessEvaluator, checked_evaluate, make_evaluator
 
 METRIC_KEYS = {
     "iteration",

@@ -7,7 +7,7 @@ import pytest
 
 from domains.symbolic_regression.data import load_dataset, make_dataset
 from domains.symbolic_regression.domain import SymbolicRegression
-from qd.config import ConfigError, parse_config
+from qd.runs import ConfigError, parse_config
 
 
 def _table(n: int = 40) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from domains.creative_writing.judging import build_judge
 from domains.creative_writing.seeds import OPINIONS, STORIES, TEMPLATES
 from qd.domain import Domain, Evaluation, Measure, Operator
 from qd.lm.errors import lm_error_info
-from qd.novelty import NoveltyFilter
+from qd.search.novelty import NoveltyFilter
 
 if TYPE_CHECKING:
     from qd.lm.errors import FailedChild

@@ -33,7 +33,7 @@ from domains.science_birds.glyphs import glyph_polygons
 from domains.science_birds.not_letters import program_level, random_programs
 from domains.science_birds.physics import simulate
 from domains.science_birds.raster import CELL_SIZE
-from qd.judge_metrics import top_label_calibration_error
+from qd.metrics.judges import top_label_calibration_error
 
 NONE = len(LETTERS)
 CALIBRATION_FONTS = (

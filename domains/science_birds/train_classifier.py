@@ -43,7 +43,7 @@ from domains.science_birds.letter_data import (
     font_dataset,
     not_letter_data,
 )
-from qd.judge_metrics import top_label_calibration_error
+from qd.metrics.judges import top_label_calibration_error
 
 __all__ = [
     "confusion_matrix",

@@ -4,7 +4,7 @@
 :class:`~domains.symbolic_regression.mate_choice.Individual` (a solution tree and an ideal
 mate). It serves both search loops of the engine:
 
-- the generational loop (``[search] loop = "population"``, ``qd.population``): its
+- the generational loop (``[search] loop = "population"``, ``qd.search.population``): its
   :meth:`breed` selects pairs by ``method`` (PIMP, random mate or tournament) and varies
   both trees; :meth:`population_metrics` adds the study's numbers to each metrics line;
 - MAP-Elites: :meth:`variation` crosses two parents, and :meth:`parent_selections` offers
@@ -266,7 +266,7 @@ class MateChoiceRegression(SymbolicRegression):
         ax.set_title(f"{ax.get_title()}\nideal mate: {to_infix(candidate.ideal)[:70]}", fontsize=7)
         return figure
 
-    # --- the population loop (qd.population) -----------------------------------------
+    # --- the population loop (qd.search.population) -----------------------------------------
 
     def breed(
         self,
@@ -317,7 +317,7 @@ class MateChoiceRegression(SymbolicRegression):
             "best_formula": to_infix(population[best].tree)[:500],
         }
 
-    # --- MAP-Elites (qd.parents) -------------------------------------------------------
+    # --- MAP-Elites (qd.search.parents) -------------------------------------------------------
 
     def parent_selections(self) -> dict[str, Callable]:
         """Parent selections this domain adds to the engine's: ``pimp``."""

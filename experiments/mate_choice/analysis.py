@@ -1,6 +1,6 @@
 """Tables, tests and plots of the mate-choice study (imported by study.py and map_elites.py).
 
-Every function takes the list of per-run results that ``qd.batch.run_all`` returns
+Every function takes the list of per-run results that ``qd.runs.batch.run_all`` returns
 (``{"key", "labels", "final", "curves"}``) and groups them by their labels.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from qd.stats import fisher_exact, format_p, holm, mann_whitney
+from qd.metrics.stats import fisher_exact, format_p, holm, mann_whitney
 from qd.viz import compare_curves, save_figure
 
 METHOD_NAMES = {"pimp": "PIMP", "random": "random mate", "tournament": "standard GP"}

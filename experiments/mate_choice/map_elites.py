@@ -25,10 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from experiments.mate_choice.analysis import group
-from qd.batch import RunSpec, default_workers, finished, run_all
-from qd.run_dir import RunDirectory
-from qd.runs import load_archive
-from qd.stats import fisher_exact, format_p, holm, mann_whitney
+from qd.metrics.stats import fisher_exact, format_p, holm, mann_whitney
+from qd.runs import RunDirectory, load_archive
+from qd.runs.batch import RunSpec, default_workers, finished, run_all
 from qd.viz import compare_curves, save_figure
 
 DOMAIN = "domains.symbolic_regression.population:MateChoiceRegression"

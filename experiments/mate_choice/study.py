@@ -30,7 +30,7 @@ from experiments.mate_choice.analysis import (
     study_table,
     study_tests,
 )
-from qd.batch import RunSpec, default_workers, finished, run_all
+from qd.runs.batch import RunSpec, default_workers, finished, run_all
 
 DOMAIN = "domains.symbolic_regression.population:MateChoiceRegression"
 PROBLEMS = ("nguyen-1", "koza-1", "keijzer-11")

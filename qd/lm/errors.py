@@ -10,7 +10,7 @@
   stops with the cause named and ``qd resume`` continues once the server is back.
 - :class:`FailedChild`: what an LM operator returns in place of a child it could not
   make. The evaluator turns it into an invalid evaluation with the cause, without asking
-  the domain (see :func:`qd.evaluation.checked_evaluate`).
+  the domain (see :func:`qd.search.evaluation.checked_evaluate`).
 
 No heavy imports here: the evaluator imports this module in every worker.
 """

@@ -1,4 +1,4 @@
-"""What a run does about LM faults, kept out of the run loop (``qd.runs``).
+"""What a run does about LM faults, kept out of the run loop (``qd.runs.lifecycle``).
 
 - LM faults go to the run's ``events.jsonl``: restarts of the embedded server, the
   circuit breaker opening, iterations that did not count. These rows carry ``time`` and

@@ -6,7 +6,7 @@ written anywhere: ``repr(settings)`` masks the key and :meth:`LMSettings.to_dict
 a run directory gets) leaves it out.
 
 :class:`LMOptions` is the one schema of these settings (pydantic, field constraints):
-an experiment's ``[lm]`` table (``qd.config.LMConfig``) extends it with how a run uses
+an experiment's ``[lm]`` table (``qd.runs.config.LMConfig``) extends it with how a run uses
 the LM, and :class:`LMSettings` extends it with the API key, so the fields and their
 defaults are written once and a config and code that builds settings directly accept
 and refuse the same values with the same messages.
@@ -50,7 +50,7 @@ def _mask(key: str | None) -> str | None:
 class LMOptions(BaseModel):
     """The LM settings' schema: types, bounds and the hint a refusal gives.
 
-    ``qd.config.LMConfig`` (an experiment's ``[lm]`` table) extends it; :class:`LMSettings`
+    ``qd.runs.config.LMConfig`` (an experiment's ``[lm]`` table) extends it; :class:`LMSettings`
     checks itself against it.
     """
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from qd.archive import Archive
 from qd.domain import Evaluation, Measure
-from qd.search import Search
+from qd.search.map_elites import Search
 from qd.testing._compare import encoded, evaluation_diff, fingerprint, json_diff, short
 from qd.testing._context import CheckContext, result_problem
 from qd.testing._hook_checks import HOOK_CHECKS

@@ -14,7 +14,7 @@ import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Evaluation, Operator
-from qd.evaluation import checked_evaluate
+from qd.search.evaluation import checked_evaluate
 from qd.testing._compare import fingerprint, short
 from qd.testing._report import CheckFailed
 from qd.testing._tape import LMTape

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qd.domain import Domain
-from qd.evaluation import checked_evaluate
+from qd.search.evaluation import checked_evaluate
 from qd.testing._compare import fingerprint, short
 from qd.testing._context import CheckContext
 from qd.testing._report import CheckFailed, CheckSkipped

@@ -24,9 +24,9 @@ from typing import Any
 
 import tomli_w
 
-from qd.config import ExperimentConfig, parse_config
-from qd.run_dir import LM_CACHE, RunDirectory
-from qd.runs import execute, start
+from qd.runs.config import ExperimentConfig, parse_config
+from qd.runs.directory import LM_CACHE, RunDirectory
+from qd.runs.lifecycle import execute, start
 from qd.testing._compare import json_diff
 from qd.testing._report import CheckFailed, CheckSkipped, DomainCheckError, DomainCheckReport
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from domains.symbolic_regression.population import MateChoiceRegression
-from qd.batch import RunSpec, run_all
+from qd.runs.batch import RunSpec, run_all
 
 pytest.importorskip("distributed")
 

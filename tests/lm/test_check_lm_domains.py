@@ -13,8 +13,8 @@ from lm_helpers import needs_llama_cpp
 from domains.creative_writing import CreativeWriting
 from domains.creative_writing.poetry import Poetry
 from domains.science_birds.domain import ScienceBirdsLetters
-from qd.config import parse_config
 from qd.lm import LMSettings, open_lm
+from qd.runs import parse_config
 from qd.testing import check_domain, check_run
 
 pytestmark = [pytest.mark.lm, needs_llama_cpp]

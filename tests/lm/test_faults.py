@@ -205,8 +205,8 @@ def test_a_success_between_failures_keeps_the_breaker_closed() -> None:
 def test_failed_children_say_why_and_become_invalid_without_the_domain() -> None:
     from fault_domain import Tales
 
-    from qd.evaluation import checked_evaluate
     from qd.lm.lmx import LMXVariation
+    from qd.search.evaluation import checked_evaluate
 
     with FaultServer(plan=["ok", "http_500", "garbage", "ok"]) as server:
         lm = lm_for(server)
@@ -482,8 +482,7 @@ def test_a_dead_server_is_restarted_a_bounded_number_of_times(script_server) -> 
 def test_the_embedded_server_killed_mid_run_is_restarted_and_the_run_goes_on(
     tmp_path: Path,
 ) -> None:
-    from qd.config import parse_config
-    from qd.runs import execute, start
+    from qd.runs import execute, parse_config, start
 
     config = parse_config(
         {

@@ -3,7 +3,7 @@
 ``runs/<name>/`` holds ``config.toml`` (as resolved), ``metrics.jsonl`` (one line per
 iteration), ``events.jsonl`` (invalid candidates and why) and ``archive-<iter>.json``
 checkpoints. Everything here is file handling and knows nothing of the search, so
-reports, batch studies and the run loop (:mod:`qd.runs`) share one reading of a run
+reports, batch studies and the run loop (:mod:`qd.runs.lifecycle`) share one reading of a run
 directory. Every rewrite goes through :func:`atomic_write` (temporary file, fsync,
 rename), so a crash at any instant leaves the previous file whole.
 """
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from qd.checkpoints import Checkpoint, CheckpointError
-from qd.config import ExperimentConfig, load_config
-from qd.run_lock import LOCK_NAME, hold_run_lock
+from qd.runs.checkpoints import Checkpoint, CheckpointError
+from qd.runs.config import ExperimentConfig, load_config
+from qd.runs.lock import LOCK_NAME, hold_run_lock
 
 __all__ = [
     "CHECKPOINTS_KEPT",

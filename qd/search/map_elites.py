@@ -1,4 +1,4 @@
-"""The MAP-Elites loop: ask -> evaluate -> add -> callbacks (a :class:`qd.loop.Loop`).
+"""The MAP-Elites loop: ask -> evaluate -> add -> callbacks (a :class:`qd.search.loop.Loop`).
 
 Our pyribs emitters are asked for a batch, an evaluator scores it, the valid ones go
 into the archive through pyribs' public ``add``, and callbacks log metrics, draw the
@@ -19,9 +19,9 @@ import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Operator
-from qd.emitters import OperatorEmitter
-from qd.loop import Loop, LoopOptions
-from qd.parents import ParentSelection, resolve_parents
+from qd.search.emitters import OperatorEmitter
+from qd.search.loop import Loop, LoopOptions
+from qd.search.parents import ParentSelection, resolve_parents
 
 __all__ = ["Search"]
 
@@ -37,9 +37,9 @@ class Search(Loop):
         emitters: Number of operator emitters (each makes ``batch_size`` children).
         operator: Overrides ``domain.variation()``.
         **options: ``evaluator``, ``callbacks``, ``iteration``, ``evaluations``: as for
-            :class:`qd.loop.Loop`.
+            :class:`qd.search.loop.Loop`.
         parents: Parent selection: a name (``uniform``, ``fitness``, or one the domain's
-            ``parent_selections()`` offers) or a callable (``qd.parents``).
+            ``parent_selections()`` offers) or a callable (``qd.search.parents``).
 
     Raises:
         ValueError: ``emitters`` below 1, or an unknown parent selection.

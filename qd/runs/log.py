@@ -1,9 +1,9 @@
 """What a search leaves in its run directory: metrics lines, events, checkpoints.
 
-:class:`RunLogger` is the callback the run loop (:mod:`qd.runs`) hands to the search;
+:class:`RunLogger` is the callback the run loop (:mod:`qd.runs.lifecycle`) hands to the search;
 it turns each iteration into rows of ``metrics.jsonl`` and ``events.jsonl`` and, every
-``checkpoint_every`` iterations, a :class:`~qd.checkpoints.Checkpoint`. Written against
-the :class:`~qd.loop.Loop` contract, so every search shape logs the same way.
+``checkpoint_every`` iterations, a :class:`~qd.runs.checkpoints.Checkpoint`. Written against
+the :class:`~qd.search.loop.Loop` contract, so every search shape logs the same way.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from qd.checkpoints import Checkpoint
+from qd.runs.checkpoints import Checkpoint
 from qd.domain import Domain
-from qd.loop import IterationResult, Loop
-from qd.metrics import vendi_score_of_features
-from qd.run_dir import RunDirectory
+from qd.search.loop import IterationResult, Loop
+from qd.metrics.scores import vendi_score_of_features
+from qd.runs.directory import RunDirectory
 
 __all__ = ["RunLogger"]
 

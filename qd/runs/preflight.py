@@ -4,7 +4,7 @@ A mistake found after the run directory exists leaves a directory behind that bl
 the corrected rerun (``already exists``), and shows as a traceback. So ``qd run`` and
 ``qd resume --iterations/--dask-scheduler`` first build the domain, the archive, the
 LM settings (environment included) and the evaluation backend here, and only then
-write; every mistake becomes one :class:`~qd.config.ConfigError` naming the key.
+write; every mistake becomes one :class:`~qd.runs.config.ConfigError` naming the key.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import socket
 from urllib.parse import urlsplit
 
 from qd.archive import Archive
-from qd.config import ConfigError, ExperimentConfig
+from qd.runs.config import ConfigError, ExperimentConfig
 from qd.domain import Domain
-from qd.evaluation import make_evaluator
-from qd.parents import resolve_parents
+from qd.search.evaluation import make_evaluator
+from qd.search.parents import resolve_parents
 
 __all__ = ["build_archive", "lm_settings", "preflight"]
 
@@ -101,7 +101,7 @@ def reach_scheduler(address: str, *, timeout: float = 10.0) -> None:
     try:
         if parsed.scheme == "tcp" and parsed.hostname and parsed.port:
             socket.create_connection((parsed.hostname, parsed.port), timeout=timeout).close()
-        from qd.evaluation import import_distributed
+        from qd.search.evaluation import import_distributed
 
         import_distributed().Client(address, timeout=f"{timeout}s").close()
     except (OSError, ValueError) as error:  # ValueError: a malformed address or port

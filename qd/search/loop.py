@@ -24,7 +24,7 @@ import numpy as np
 
 from qd.archive import Archive, ArchiveStats
 from qd.domain import Domain, Evaluation
-from qd.evaluation import Evaluator, InProcessEvaluator, cost, improved
+from qd.search.evaluation import Evaluator, InProcessEvaluator, cost, improved
 
 __all__ = ["Callback", "IterationResult", "Loop", "LoopOptions"]
 

@@ -1,7 +1,7 @@
 """pyribs emitters for candidates that are not vectors.
 
 pyribs' built-in emitters perturb numeric vectors. Ours ask a domain operator for
-children of archive elites instead, so one loop (``qd.search``) drives text, trees
+children of archive elites instead, so one loop (``qd.search.map_elites``) drives text, trees
 and levels. They only ``ask``: the archive itself is what they learn from.
 """
 
@@ -15,7 +15,7 @@ from ribs.emitters import EmitterBase
 
 from qd.archive import Archive, object_array
 from qd.domain import Operator
-from qd.parents import ParentSelection, uniform_parents
+from qd.search.parents import ParentSelection, uniform_parents
 
 
 class OperatorEmitter(EmitterBase):
@@ -36,7 +36,7 @@ class OperatorEmitter(EmitterBase):
         initial: ``initial(n, rng)``: the domain's seed candidates.
         batch_size: Children per ask.
         rng: The run's seeded generator (shared, so a checkpoint saves one state).
-        parents: How parents are drawn from the archive (``qd.parents``); uniform by
+        parents: How parents are drawn from the archive (``qd.search.parents``); uniform by
             default.
     """
 

@@ -7,7 +7,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from qd.loop import IterationResult, Loop
+from qd.search.loop import IterationResult, Loop
 
 
 class ProgressBar:

@@ -6,7 +6,7 @@ result file (``<out>/results/<key>.json``: the labels, the last metrics line and
 per-iteration curves asked for). So:
 
 - a finished run is never redone: its result file is read back on restart;
-- an interrupted run resumes from its newest checkpoint (``qd.runs.execute``), whether
+- an interrupted run resumes from its newest checkpoint (``qd.runs.lifecycle.execute``), whether
   the study was stopped or Dask retried the task on another worker after losing one;
 - a task that fails every retry costs that run (reported), not the study.
 
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qd.config import parse_config
-from qd.evaluation import import_distributed
-from qd.run_dir import RunDirectory, atomic_write
-from qd.runs import execute, start
+from qd.runs.config import parse_config
+from qd.search.evaluation import import_distributed
+from qd.runs.directory import RunDirectory, atomic_write
+from qd.runs.lifecycle import execute, start
 
 TIMING_KEYS = ("seconds",)
 """Left out of results: wall times differ between two runs of the same seed."""

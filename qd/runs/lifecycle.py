@@ -1,8 +1,8 @@
 """Run control: start a run, execute or resume its search, load its archive.
 
 The files of a run (``config.toml``, ``metrics.jsonl``, ``events.jsonl``,
-``archive-<iter>.json``) are :mod:`qd.run_dir`'s job, and what a search writes to them
-each iteration is :mod:`qd.run_log`'s. This module decides what runs: ``start`` makes
+``archive-<iter>.json``) are :mod:`qd.runs.directory`'s job, and what a search writes to them
+each iteration is :mod:`qd.runs.log`'s. This module decides what runs: ``start`` makes
 the directory, ``execute`` builds the domain, archive, LM and evaluator and drives the
 loop under the run's lock, and a resume rebuilds the archive from the newest checkpoint
 that reads whole, cuts the logs back to it and goes on: an interrupted run ends in the
@@ -23,16 +23,16 @@ from typing import Any
 import numpy as np
 
 from qd.archive import Archive
-from qd.checkpoints import Checkpoint, CheckpointError
-from qd.config import ConfigError, ExperimentConfig, apply_override, parse_config
+from qd.runs.checkpoints import Checkpoint, CheckpointError
+from qd.runs.config import ConfigError, ExperimentConfig, apply_override, parse_config
 from qd.domain import Domain
-from qd.evaluation import make_evaluator
-from qd.loop import Loop
-from qd.population import PopulationSearch
-from qd.preflight import build_archive, check_evaluation, lm_settings, preflight
-from qd.run_dir import LM_CACHE, RunDirectory, RunError
-from qd.run_log import RunLogger
-from qd.search import Search
+from qd.search.evaluation import make_evaluator
+from qd.search.loop import Loop
+from qd.search.population import PopulationSearch
+from qd.runs.preflight import build_archive, check_evaluation, lm_settings, preflight
+from qd.runs.directory import LM_CACHE, RunDirectory, RunError
+from qd.runs.log import RunLogger
+from qd.search.map_elites import Search
 
 __all__ = ["execute", "lm_metrics", "load_archive", "open_run_lm", "start"]
 

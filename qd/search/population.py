@@ -2,7 +2,7 @@
 
 Some studies need a plain evolutionary algorithm, not a map: mate-choice GP compares
 selection schemes on one population of fixed size. :class:`PopulationSearch` runs one,
-behind the same interface as :class:`qd.search.Search` (``step``, ``run``, callbacks
+behind the same interface as :class:`qd.search.map_elites.Search` (``step``, ``run``, callbacks
 called as ``callback(search, result)``, ``iteration`` and ``evaluations`` counters,
 ``rng`` and ``archive``), so the run directory, metrics log, checkpoints, resume,
 progress bar and report serve both.
@@ -32,7 +32,7 @@ import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Evaluation, Operator
-from qd.loop import Loop, LoopOptions
+from qd.search.loop import Loop, LoopOptions
 
 __all__ = ["Breed", "PopulationSearch", "tournament_breed"]
 
@@ -61,7 +61,7 @@ def tournament_breed(operator: Operator, *, tournsize: int = 3) -> Breed:
 
 
 class PopulationSearch(Loop):
-    """A generational evolutionary algorithm over a domain (a :class:`qd.loop.Loop`).
+    """A generational evolutionary algorithm over a domain (a :class:`qd.search.loop.Loop`).
 
     Args:
         domain: The plug-in; its ``breed`` and ``population_metrics`` hooks are used
@@ -73,7 +73,7 @@ class PopulationSearch(Loop):
         breed: Overrides the domain's ``breed`` (``breed(population, evaluations, n,
             rng) -> n children``).
         **options: ``evaluator``, ``callbacks``, ``iteration`` (generations done),
-            ``evaluations``: as for :class:`qd.loop.Loop`.
+            ``evaluations``: as for :class:`qd.search.loop.Loop`.
 
     Raises:
         ValueError: ``population_size`` below 2 or ``elitism`` not below it.

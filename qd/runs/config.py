@@ -61,9 +61,9 @@ class ArchiveConfig(_Section):
 
 
 class SearchConfig(_Section):
-    """``loop = "population"`` runs a generational loop (``qd.population``) in which
+    """``loop = "population"`` runs a generational loop (``qd.search.population``) in which
     ``batch_size`` is the population size and ``iterations`` the generations;
-    ``parents`` is MAP-Elites' parent selection (``qd.parents``)."""
+    ``parents`` is MAP-Elites' parent selection (``qd.search.parents``)."""
 
     iterations: int = Field(100, ge=1)
     batch_size: int = Field(

@@ -17,9 +17,9 @@ from matplotlib.figure import Figure
 
 from qd.archive import Elite
 from qd.domain import Domain
-from qd.metrics import elites_vendi
-from qd.run_dir import RunDirectory
-from qd.runs import load_archive
+from qd.metrics.scores import elites_vendi
+from qd.runs.directory import RunDirectory
+from qd.runs.lifecycle import load_archive
 from qd.viz import archive_heatmap, progress_curves, save_figure
 
 FIGURES_DIR = "report"

@@ -181,7 +181,7 @@ def vendi_scores(
         raise ValueError(
             f"similarity matrix is not positive semi-definite (eigenvalue "
             f"{eigenvalues.min() * n:.3g}); build it with a kernel, e.g. "
-            "qd.metrics.similarity_matrix(features)"
+            "qd.metrics.scores.similarity_matrix(features)"
         )
     return _hill_numbers(eigenvalues, orders)
 
@@ -293,7 +293,7 @@ def _check_similarity(k: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(
             f"similarity matrix must be square (n, n), got shape {matrix.shape}; build "
-            "it with qd.metrics.similarity_matrix(features)"
+            "it with qd.metrics.scores.similarity_matrix(features)"
         )
     if not np.all(np.isfinite(matrix)):
         raise ValueError(
