@@ -20,7 +20,12 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
-from domains.symbolic_regression.compiled import OPCODES, VARIABLE, Program, compile_tree, run
+from domains.symbolic_regression.compiled import (
+    Program,
+    compile_tree,
+    program_shape,
+    run,
+)
 from domains.symbolic_regression.data import load_dataset
 from domains.symbolic_regression.fitting import Target, fit_tree, linear_scale, nrmse
 from domains.symbolic_regression.formula import Formula, scaled_infix
@@ -40,10 +45,6 @@ from domains.symbolic_regression.primitives import (
 from qd.domain import Domain, Evaluation, Measure, Operator
 
 DESCRIPTORS = ("size", "depth", "nonlinear", "variables")
-_FIRST_NONLINEAR = min(OPCODES[name] for name in NONLINEAR)
-assert all(OPCODES[name] >= _FIRST_NONLINEAR for name in NONLINEAR) and all(
-    code < _FIRST_NONLINEAR for name, code in OPCODES.items() if name not in NONLINEAR
-), "nonlinear functions must have the highest opcodes"
 __all__ = ["DESCRIPTORS", "SymbolicRegression"]
 
 
@@ -327,12 +328,8 @@ class SymbolicRegression(Domain):
         """
         if type(self).describe is not SymbolicRegression.describe:
             return self.describe(tree)  # a subclass describes trees its own way
-        return {
-            "size": int(program.codes.size),
-            "depth": tree_height(tree),
-            "nonlinear": int(np.count_nonzero(program.codes >= _FIRST_NONLINEAR)),
-            "variables": len(set(program.slots[program.codes == VARIABLE].tolist())),
-        }
+        height, nonlinear, variables = program_shape(program, self.n_vars)
+        return {"size": len(tree), "depth": height, "nonlinear": nonlinear, "variables": variables}
 
     def pole(self, tree: gp.PrimitiveTree) -> str | None:
         """Why ``tree`` has a pole in the box of the data's inputs, or None (or no check)."""

@@ -206,14 +206,21 @@ def tree_height(tree: Sequence[Any]) -> int:
     DEAP's property builds a list per node; variation asks for the height of every
     child (the static depth limit), so this is on the search's hot path.
     """
+    primitive = gp.Primitive
     heights: list[int] = []
-    push = heights.append
+    push, pop = heights.append, heights.pop
     for node in reversed(tree):
-        arity = node.arity
-        if arity == 0:
+        if node.__class__ is not primitive and not isinstance(node, primitive):
             push(0)
+            continue
+        arity = node.arity
+        if arity == 2:
+            first, second = pop(), heights[-1]
+            heights[-1] = (first if first > second else second) + 1
         elif arity == 1:
             heights[-1] += 1
+        elif arity == 0:
+            push(0)
         else:
             height = max(heights[-arity:]) + 1
             del heights[-arity:]
