@@ -15,6 +15,7 @@ Two standard ways to stop GP from spending its search on numbers:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,16 +103,17 @@ class Target:
 
     def scale(self, prediction: np.ndarray) -> tuple[float, float]:
         """:func:`linear_scale` ``(prediction, self.y)``; call within ``np.errstate``."""
+        # The same numpy operations; tests of Python floats use ``math`` (no numpy call).
         if not np.isfinite(prediction).all():
             return self.mean_float, 0.0
         prediction_mean = _mean(prediction)
         centred = prediction - prediction_mean
         spread = float(centred @ centred)
-        if not np.isfinite(spread) or spread <= SLOPE_FLOOR * len(prediction):
+        if not math.isfinite(spread) or spread <= SLOPE_FLOOR * len(prediction):
             return self.mean_float, 0.0
         slope = float(centred @ self.centred) / spread
         intercept = float(self.mean - slope * prediction_mean)
-        if not (np.isfinite(slope) and np.isfinite(intercept)):
+        if not (math.isfinite(slope) and math.isfinite(intercept)):
             return self.mean_float, 0.0
         return intercept, slope
 
@@ -119,8 +121,10 @@ class Target:
         """:func:`nrmse` ``(prediction, self.y)``; call within ``np.errstate``."""
         if not np.isfinite(prediction).all():
             return float("inf")
-        rmse = float(np.sqrt(_mean((prediction - self.y) ** 2)))
-        return rmse / self.spread if np.isfinite(rmse) else float("inf")
+        squares = prediction - self.y
+        np.multiply(squares, squares, out=squares)  # what ``** 2`` computes, in place
+        rmse = math.sqrt(_mean(squares))  # IEEE sqrt, as np.sqrt
+        return rmse / self.spread if math.isfinite(rmse) else float("inf")
 
     def score(self, outputs: np.ndarray, scaling: bool) -> tuple[float, float, float]:
         """``(error, intercept, slope)`` of ``outputs`` (scaled when ``scaling``)."""
