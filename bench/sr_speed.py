@@ -45,23 +45,25 @@ PROBLEMS = ("koza-1", "pagie-1", "vladislavleva-5")
 # (label, module, attribute): functions timed for --components, wherever they exist
 # (older checkouts lack some, newer ones others). Times are exclusive: a function's own
 # time less that of the timed functions it calls.
+_DOMAIN = "domains.symbolic_regression.domain"
+_SR = "SymbolicRegression"
 TIMED: tuple[tuple[str, str, str], ...] = (
     ("engine loop (qd.search, qd.archive)", "qd.search.loop", "Loop.step"),
     ("engine loop (qd.search, qd.archive)", "qd.search.evaluation", "checked_evaluate"),
     ("engine loop (qd.search, qd.archive)", "qd.archive", "Archive.add_counting"),
     ("parent draws (qd.archive)", "qd.search.parents", "sample_from"),
-    ("variation (DEAP operators, limits)", "domains.symbolic_regression.domain", "SymbolicRegression._vary"),
-    ("assess (the rest: Evaluation, checks)", "domains.symbolic_regression.domain", "SymbolicRegression.assess"),
-    ("compile tree -> program", "domains.symbolic_regression.domain", "compile_tree"),
+    ("variation (DEAP operators, limits)", _DOMAIN, f"{_SR}._vary"),
+    ("assess (the rest: Evaluation, checks)", _DOMAIN, f"{_SR}.assess"),
+    ("compile tree -> program", _DOMAIN, "compile_tree"),
     ("compile tree -> program", "domains.symbolic_regression.fitting", "compile_tree"),
-    ("pole check", "domains.symbolic_regression.domain", "find_pole"),
-    ("pole check", "domains.symbolic_regression.domain", "find_pole_compiled"),
-    ("fit: run + scale + error", "domains.symbolic_regression.domain", "fit_tree"),
+    ("pole check", _DOMAIN, "find_pole"),
+    ("pole check", _DOMAIN, "find_pole_compiled"),
+    ("fit: run + scale + error", _DOMAIN, "fit_tree"),
     ("constant tuning (LM)", "domains.symbolic_regression.fitting", "_tune"),
-    ("descriptors", "domains.symbolic_regression.domain", "SymbolicRegression.describe"),
-    ("descriptors", "domains.symbolic_regression.domain", "SymbolicRegression._describe_program"),
-    ("formula text (to_infix)", "domains.symbolic_regression.domain", "scaled_infix"),
-    ("formula text (to_infix)", "domains.symbolic_regression.domain", "to_infix"),
+    ("descriptors", _DOMAIN, f"{_SR}.describe"),
+    ("descriptors", _DOMAIN, f"{_SR}._describe_program"),
+    ("formula text (to_infix)", _DOMAIN, "scaled_infix"),
+    ("formula text (to_infix)", _DOMAIN, "to_infix"),
 )
 
 
@@ -218,7 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.baseline:
         baseline_dir = Path(tempfile.mkdtemp(prefix="sr_speed_baseline_"))
         subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline_dir), args.baseline],
+            [
+                "git",
+                "-C",
+                str(ROOT),
+                "worktree",
+                "add",
+                "--detach",
+                str(baseline_dir),
+                args.baseline,
+            ],
             check=True,
             capture_output=True,
         )
@@ -271,7 +282,9 @@ def _table(rows: list[tuple[str, str, str, dict]], names: list[str], pyoperon: b
             result = results[(problem, mode, name)]
             cells.append(f"{_rate(result):,.0f} ({1e6 / _rate(result):.0f})")
         if len(names) == 2:
-            ratio = _rate(results[(problem, mode, names[1])]) / _rate(results[(problem, mode, names[0])])
+            ratio = _rate(results[(problem, mode, names[1])]) / _rate(
+                results[(problem, mode, names[0])]
+            )
             cells.append(f"{ratio:.2f}x")
         if pyoperon:
             operon = _rate(results[(problem, mode, "pyoperon")])

@@ -261,8 +261,10 @@ def compile_tree(tree: gp.PrimitiveTree, n_vars: int) -> Program:
         raise
     codes.reverse()
     slots.reverse()
+    arrays = np.array((codes, slots), dtype=np.int64)  # one allocation for both rows
     return Program(
-        *np.array((codes, slots), dtype=np.int64),  # one allocation for both rows
+        arrays[0],
+        arrays[1],
         np.array(constants, dtype=np.float64),
         1 - lowest,
         tuple(constant_nodes),

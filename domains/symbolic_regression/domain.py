@@ -33,10 +33,10 @@ from domains.symbolic_regression.intervals import find_pole, find_pole_compiled
 from domains.symbolic_regression.primitives import (
     FUNCTIONS,
     NONLINEAR,
+    copy_tree,
     deap_random,
     decode_tree,
     encode_tree,
-    copy_tree,
     limited,
     make_pset,
     to_infix,

@@ -470,7 +470,7 @@ def _same_jit(codes, slots, constants, size, start, middle, end):
             return False
         if code == 0 and slots[first] != slots[second]:
             return False
-        if code == 1 and not constants[slots[first]] == constants[slots[second]]:
+        if code == 1 and constants[slots[first]] != constants[slots[second]]:
             return False
     return True
 
