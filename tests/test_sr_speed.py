@@ -138,3 +138,25 @@ def _reference_infix(tree: gp.PrimitiveTree) -> str:
             stack.append(repr(float(node.value)))
     text = stack[0]
     return text[1:-1] if text.startswith("(") and text.endswith(")") else text
+
+
+def test_compile_tree_in_one_forward_pass() -> None:
+    """Depth, constant slots and constant nodes as the postfix walk gives them."""
+    for tree in _random_trees(3_000, seed=17):
+        program = compile_tree(tree, N_VARS)
+        height = depth = 0
+        for node in reversed(tree):
+            height += 1 - node.arity
+            depth = max(depth, height)
+        assert program.depth == max(depth, 1)
+        constants = [k for k, node in enumerate(tree) if not isinstance(node, gp.Primitive)]
+        constants = [k for k in constants if not isinstance(tree[k].value, str)]
+        assert program.constant_nodes == tuple(constants)
+        assert program.constants.tolist() == [float(tree[k].value) for k in constants]
+        assert program.codes.size == len(tree)
+
+
+def test_compile_tree_names_the_unknown_name_the_interpreter_meets_first() -> None:
+    tree = decode_tree(["add", "x4", "x5"], make_pset(5))
+    with pytest.raises(KeyError, match="x5"):  # from the end, as evaluate_tree walks
+        compile_tree(tree, N_VARS)

@@ -24,7 +24,7 @@ code on disk for the next process.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numba
@@ -39,7 +39,15 @@ from domains.symbolic_regression.primitives import (
     variable_names,
 )
 
-__all__ = ["OPCODES", "Program", "compile_tree", "program_shape", "run", "run_many"]
+__all__ = [
+    "OPCODES",
+    "Program",
+    "compile_tree",
+    "constants_runner",
+    "program_shape",
+    "run",
+    "run_many",
+]
 
 VARIABLE, CONSTANT = 0, 1
 OPCODES: dict[str, int] = {
@@ -388,6 +396,29 @@ def run_constants(program: Program, constants: np.ndarray, X: np.ndarray) -> np.
         out,
     )
     return out
+
+
+def constants_runner(program: Program, X: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``run_constants(program, constants, X)`` for ``constants`` of
+    ``program.constants.size`` rows, with the tiled layout made once.
+
+    A forward-difference Jacobian asks for exactly that many rows at every step of a
+    tuning; the layout (``np.tile`` of the opcodes and slots, the offsets) depends only
+    on the program, so it is built once per tuning instead of once per step.
+    """
+    m = program.constants.size
+    size = program.codes.size
+    codes, slots = np.tile(program.codes, m), np.tile(program.slots, m)
+    code_starts = np.arange(m + 1, dtype=np.int64) * size
+    constant_starts = np.arange(m + 1, dtype=np.int64) * m
+
+    def run_rows(constants: np.ndarray) -> np.ndarray:
+        out = np.empty((m, X.shape[1]))
+        values = np.ascontiguousarray(constants, dtype=float).ravel()
+        _execute_many(codes, slots, code_starts, values, constant_starts, X, program.depth, out)
+        return out
+
+    return run_rows
 
 
 # The kernel spells the caps as literals (numba freezes globals at compile time anyway);

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression.compiled import Program, compile_tree, run_constants
+from domains.symbolic_regression.compiled import Program, compile_tree, constants_runner
 from domains.symbolic_regression.marquardt import minimise
 
 __all__ = ["Fit", "Target", "fit_tree", "linear_scale", "nrmse", "tune_constants"]
@@ -233,8 +233,10 @@ def _tune(
         seen[values.tobytes()] = outputs
         return residual(outputs)
 
+    run_rows = constants_runner(program, XT)
+
     def residual_rows(points: np.ndarray) -> np.ndarray:
-        outputs = run_constants(program, points, XT)
+        outputs = run_rows(points)
         return np.array([residual(row) for row in outputs])
 
     try:
