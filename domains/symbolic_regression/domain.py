@@ -235,12 +235,6 @@ class SymbolicRegression(Domain):
     def _subtree(self, pset: gp.PrimitiveSet, type_: Any) -> list:
         return gp.genFull(pset, min_=0, max_=2, type_=type_)
 
-    def _limited(self, operator):
-        """``operator`` under DEAP's ``staticLimit`` of depth and size (see ``limited``)."""
-        return functools.partial(
-            limited, operator, max_depth=self.max_depth, max_size=self.max_size
-        )
-
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
         results = []
         for tree in batch:
