@@ -5,11 +5,17 @@ per-evaluation speed work (issue 21); ``tests/test_sr_speed.py`` fits again and 
 the very same archives, every float to the bit (JSON floats round-trip exactly). Rewrite
 the fixture only for a change that is meant to change archives:
 ``python tests/sr_fingerprint.py > tests/data/sr_fingerprint.json``.
+
+The bits depend on the machine as well as the code (OpenBLAS picks its dot-product
+kernel by CPU, numpy its SIMD loops), so the fixture records :func:`environment` and the
+test runs only where it matches; elsewhere, write a fixture from the code before a
+change on that machine first.
 """
 
 from __future__ import annotations
 
 import json
+import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,21 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def environment() -> dict[str, Any]:
+    """What besides the code decides the bits: CPU architecture and features, numpy."""
+    import numpy as np
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # another numpy layout: the processor's name instead
+        features = {platform.processor(): True}
+    return {
+        "machine": platform.machine(),
+        "numpy": np.__version__,
+        "cpu_features": sorted(name for name, on in features.items() if on),
+    }
+
+
 def fingerprint(case: str) -> dict[str, Any]:
     """One case's fit: every elite's record, cell and objective, and the evaluations."""
     benchmark, options = CASES[case]
@@ -56,4 +77,5 @@ def fingerprint(case: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps({case: fingerprint(case) for case in CASES}, indent=1))
+    cases = {case: fingerprint(case) for case in CASES}
+    print(json.dumps({"environment": environment(), "cases": cases}, indent=1))
