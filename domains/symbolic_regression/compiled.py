@@ -24,7 +24,7 @@ code on disk for the next process.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numba
@@ -34,11 +34,20 @@ from deap import gp
 from domains.symbolic_regression.primitives import (
     EXP_CAP,
     FUNCTIONS,
+    NONLINEAR,
     PROTECTED_DIV_EPSILON,
     variable_names,
 )
 
-__all__ = ["OPCODES", "Program", "compile_tree", "run", "run_many"]
+__all__ = [
+    "OPCODES",
+    "Program",
+    "compile_tree",
+    "constants_runner",
+    "program_shape",
+    "run",
+    "run_many",
+]
 
 VARIABLE, CONSTANT = 0, 1
 OPCODES: dict[str, int] = {
@@ -53,6 +62,9 @@ OPCODES: dict[str, int] = {
 }
 """Opcode of each function of :data:`~.primitives.FUNCTIONS` (0 and 1 are leaves)."""
 assert set(OPCODES) == set(FUNCTIONS), "every GP function needs an opcode"
+assert {name for name, code in OPCODES.items() if code >= 6} == NONLINEAR, (
+    "the kernels read opcodes 2-5 as binary and 6 and up as sin/cos/exp/log"
+)
 _LOG_FLOOR = 1e-300  # guarded_log's floor (unreachable past the epsilon test, kept exact)
 
 # No fastmath (it would reassociate and fuse); numpy's error model (x / 0 is inf, not
@@ -216,48 +228,97 @@ def compile_tree(tree: gp.PrimitiveTree, n_vars: int) -> Program:
     """The postfix program of ``tree`` over ``x1..x{n_vars}``.
 
     Runs once per scored formula, so it is one pass over the nodes with a dictionary
-    lookup each (no numpy element writes).
+    lookup each (no numpy element writes), in the tree's order: constants get their
+    slots in that order as they come, and the stack depth is read from the running sum
+    of ``1 - arity`` (the postfix stack after node ``i`` holds ``1 - sum(j < i)`` rows).
 
     Raises:
         KeyError: The tree names a variable or function outside ``x1..x{n_vars}`` and
-            :data:`OPCODES` (as the interpreter raises for an unknown name).
+            :data:`OPCODES` (as the interpreter raises for an unknown name; the first
+            one the interpreter meets, walking from the end).
     """
     functions, variables = _FUNCTION_TABLE, _variables(n_vars)
+    primitive = gp.Primitive
     codes: list[int] = []
     slots: list[int] = []
     constants: list[float] = []
-    height = depth = 0
-    for node in reversed(tree):
-        if node.arity:  # a function (terminals have arity 0)
-            code, pushed = functions[node.name]
-            codes.append(code)
-            slots.append(0)
-            height += pushed
-            continue
-        value = node.value
-        if isinstance(value, str):
-            codes.append(VARIABLE)
-            slots.append(variables[value])
-        else:
-            codes.append(CONSTANT)
-            slots.append(len(constants))
-            constants.append(float(value))
-        height += 1
-        depth = max(depth, height)
-    # Constants numbered in the tree's (prefix) order, the order a tuner sees them in.
-    size, count = len(codes), len(constants)
-    positions = [k for k in range(size) if codes[k] == CONSTANT] if count else []
-    for j, k in enumerate(positions):
-        slots[k] = count - 1 - j
+    constant_nodes: list[int] = []
+    running = lowest = 0
+    try:
+        for index, node in enumerate(tree):
+            if isinstance(node, primitive):
+                code, pushed = functions[node.name]
+                codes.append(code)
+                slots.append(0)
+                running += pushed
+                continue
+            if running < lowest:
+                lowest = running
+            running += 1
+            value = node.value
+            if value.__class__ is str:
+                codes.append(VARIABLE)
+                slots.append(variables[value])
+            else:
+                codes.append(CONSTANT)
+                slots.append(len(constants))
+                constants.append(float(value))
+                constant_nodes.append(index)
+    except KeyError:
+        _raise_unknown(tree, variables)
+        raise
+    codes.reverse()
+    slots.reverse()
     arrays = np.array((codes, slots), dtype=np.int64)  # one allocation for both rows
-    constants.reverse()
     return Program(
         arrays[0],
         arrays[1],
-        np.array(constants, dtype=float),
-        max(depth, 1),
-        tuple(size - 1 - k for k in reversed(positions)),
+        np.array(constants, dtype=np.float64),
+        1 - lowest,
+        tuple(constant_nodes),
     )
+
+
+def _raise_unknown(tree: gp.PrimitiveTree, variables: dict[str, int]) -> None:
+    """Raise the ``KeyError`` the interpreter raises: its first unknown name from the end."""
+    for node in reversed(tree):
+        if isinstance(node, gp.Primitive):
+            _FUNCTION_TABLE[node.name]
+        elif isinstance(node.value, str):
+            variables[node.value]
+
+
+def program_shape(program: Program, n_vars: int) -> tuple[int, int, int]:
+    """``(height, nonlinear, variables)`` of the program's tree, in one compiled call.
+
+    The tree's depth (DEAP's ``height``), its count of sin/cos/exp/log nodes and of
+    distinct variables: the search's map descriptors, read off the program it scores.
+    """
+    height, nonlinear, used = _shape(program.codes, program.slots, n_vars)
+    return int(height), int(nonlinear), int(used)
+
+
+@_jit
+def _shape(codes, slots, n_vars):
+    heights = np.empty(codes.size, dtype=np.int64)
+    seen = np.zeros(n_vars, dtype=np.bool_)
+    top = -1
+    nonlinear = used = 0
+    for k in range(codes.size):
+        code = codes[k]
+        if code <= 1:
+            top += 1
+            heights[top] = 0
+            if code == 0 and not seen[slots[k]]:
+                seen[slots[k]] = True
+                used += 1
+        elif code <= 5:  # binary
+            top -= 1
+            heights[top] = max(heights[top], heights[top + 1]) + 1
+        else:
+            heights[top] += 1
+            nonlinear += 1
+    return heights[0], nonlinear, used
 
 
 _FUNCTION_TABLE = {name: (code, 1 - FUNCTIONS[name][1]) for name, code in OPCODES.items()}
@@ -335,6 +396,29 @@ def run_constants(program: Program, constants: np.ndarray, X: np.ndarray) -> np.
         out,
     )
     return out
+
+
+def constants_runner(program: Program, X: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """``run_constants(program, constants, X)`` for ``constants`` of
+    ``program.constants.size`` rows, with the tiled layout made once.
+
+    A forward-difference Jacobian asks for exactly that many rows at every step of a
+    tuning; the layout (``np.tile`` of the opcodes and slots, the offsets) depends only
+    on the program, so it is built once per tuning instead of once per step.
+    """
+    m = program.constants.size
+    size = program.codes.size
+    codes, slots = np.tile(program.codes, m), np.tile(program.slots, m)
+    code_starts = np.arange(m + 1, dtype=np.int64) * size
+    constant_starts = np.arange(m + 1, dtype=np.int64) * m
+
+    def run_rows(constants: np.ndarray) -> np.ndarray:
+        out = np.empty((m, X.shape[1]))
+        values = np.ascontiguousarray(constants, dtype=float).ravel()
+        _execute_many(codes, slots, code_starts, values, constant_starts, X, program.depth, out)
+        return out
+
+    return run_rows
 
 
 # The kernel spells the caps as literals (numba freezes globals at compile time anyway);

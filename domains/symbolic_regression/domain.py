@@ -9,8 +9,9 @@ interpreter ``primitives.evaluate_tree``).
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import functools
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,19 +20,27 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
-from domains.symbolic_regression.compiled import run
+from domains.symbolic_regression.compiled import (
+    Program,
+    compile_tree,
+    program_shape,
+    run,
+)
 from domains.symbolic_regression.data import load_dataset
-from domains.symbolic_regression.fitting import fit_tree, linear_scale, nrmse
+from domains.symbolic_regression.fitting import Target, fit_tree, linear_scale, nrmse
 from domains.symbolic_regression.formula import Formula, scaled_infix
-from domains.symbolic_regression.intervals import find_pole
+from domains.symbolic_regression.intervals import find_pole, find_pole_compiled
 from domains.symbolic_regression.primitives import (
     FUNCTIONS,
     NONLINEAR,
+    copy_tree,
     deap_random,
     decode_tree,
     encode_tree,
+    limited,
     make_pset,
     to_infix,
+    tree_height,
 )
 from qd.domain import Domain, Evaluation, Measure, Operator
 
@@ -153,6 +162,8 @@ class SymbolicRegression(Domain):
         self.linear_scaling = bool(linear_scaling)
         self.tune_constants = int(tune_constants)
         self.pole_check = bool(pole_check)
+        self._lows, self._highs = (np.asarray(b, dtype=float) for b in self.bounds)
+        self._target = Target(self.data.y_train)
         self.measures = tuple(self._measure(d) for d in self.descriptors)
 
     def __reduce__(self):
@@ -206,26 +217,23 @@ class SymbolicRegression(Domain):
 
     def _vary(self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator) -> list:
         with deap_random(int(rng.integers(2**63))):
-            first, second = copy.deepcopy(parents[0]), copy.deepcopy(parents[1])
+            # Copies as DEAP's deep copies are (new lists, shared nodes), made cheaply.
+            first, second = copy_tree(parents[0]), copy_tree(parents[1])
             draw = rng.random()
+            limits = {"max_depth": self.max_depth, "max_size": self.max_size}
             if draw < self.p_crossover:
-                child = self._limited(gp.cxOnePoint)(first, second)[0]
+                child = limited(gp.cxOnePoint, first, second, **limits)[0]
             elif draw < self.p_crossover + self.p_constant and _has_constant(first):
                 # A fresh node from random_constant: nodes are shared between a tree and
                 # its deep copies (DEAP copies the list, not the nodes), so never edit one.
                 child = gp.mutEphemeral(first, "one")[0]
             else:
-                child = self._limited(gp.mutUniform)(first, expr=self._subtree, pset=self.pset)
+                child = limited(gp.mutUniform, first, expr=self._subtree, pset=self.pset, **limits)
                 child = child[0]
         return [child]
 
     def _subtree(self, pset: gp.PrimitiveSet, type_: Any) -> list:
         return gp.genFull(pset, min_=0, max_=2, type_=type_)
-
-    def _limited(self, operator):
-        height = gp.staticLimit(key=lambda tree: tree.height, max_value=self.max_depth)
-        size = gp.staticLimit(key=len, max_value=self.max_size)
-        return size(height(operator))
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
         results = []
@@ -243,13 +251,30 @@ class SymbolicRegression(Domain):
         subclasses that describe behaviour (``None`` when the tree is invalid). When
         tuning improved the constants the evaluation's ``candidate`` is the tuned tree.
         """
+        # The hot path of a search: the tree is compiled once, and the pole check, the
+        # fit, the tuning and the descriptors all read that one program.
         X, y = self.data.X_train, self.data.y_train
         try:
-            pole = self.pole(tree)
+            try:
+                program = compile_tree(tree, self.n_vars)
+            except KeyError:
+                # A tree over another primitive set: the reference order, the pole check
+                # (which may name a pole or the unknown variable) before the fit.
+                pole = self.pole(tree)
+                if pole is not None:
+                    return Evaluation.invalid(f"pole: {pole}", formula=to_infix(tree)), None
+                raise
+            pole = self._pole(tree, program)
             if pole is not None:
                 return Evaluation.invalid(f"pole: {pole}", formula=to_infix(tree)), None
             fit = fit_tree(
-                tree, X, y, scaling=self.linear_scaling, tuning_evaluations=self.tune_constants
+                tree,
+                X,
+                y,
+                scaling=self.linear_scaling,
+                tuning_evaluations=self.tune_constants,
+                program=program,
+                target=self._target,
             )
         except KeyError as missing:  # a tree built over another primitive set
             return Evaluation.invalid(
@@ -257,15 +282,23 @@ class SymbolicRegression(Domain):
                 f"{self.pset.arguments} or functions {self.params['functions']}"
             ), None
         cost = fit.evaluations
-        if fit.tree is not tree and self.pole(fit.tree) is not None:
-            # Tuning moved a pole into the data's box: keep the constants as they came.
-            fit = fit_tree(tree, X, y, scaling=self.linear_scaling)
-            cost += 1
+        if fit.tree is not tree:
+            tuned = dataclasses.replace(
+                program,
+                constants=np.array([fit.tree[i].value for i in program.constant_nodes], float),
+            )
+            if self._pole(fit.tree, tuned) is not None:
+                # Tuning moved a pole into the data's box: keep the constants as they came.
+                fit = fit_tree(
+                    tree, X, y, scaling=self.linear_scaling, program=program, target=self._target
+                )
+                cost += 1
+        descriptors = self._describe_program(tree, program)
         evaluation = Evaluation(
             objective=1.0 / (1.0 + fit.error),
-            measures=tuple(self.describe(fit.tree)[d] for d in self.descriptors),
+            measures=tuple(descriptors[d] for d in self.descriptors),
             info={
-                "nrmse": fit.error if np.isfinite(fit.error) else None,
+                "nrmse": fit.error if math.isfinite(fit.error) else None,
                 "hit": bool(fit.error < self.hit_threshold),
                 "formula": scaled_infix(fit.tree, fit.intercept, fit.slope),
                 "intercept": fit.intercept,
@@ -275,6 +308,22 @@ class SymbolicRegression(Domain):
             cost=cost,
         )
         return evaluation, fit.outputs
+
+    def _pole(self, tree: gp.PrimitiveTree, program: Program) -> str | None:
+        """:meth:`pole` from the tree's compiled program (the same answer, faster)."""
+        if not self.pole_check:
+            return None
+        return find_pole_compiled(tree, program, self._lows, self._highs)
+
+    def _describe_program(self, tree: gp.PrimitiveTree, program: Program) -> dict[str, int]:
+        """:meth:`describe` of the tree, read from its program where that is cheaper.
+
+        Tuning changes constants only, so a tuned tree has the same descriptors.
+        """
+        if type(self).describe is not SymbolicRegression.describe:
+            return self.describe(tree)  # a subclass describes trees its own way
+        height, nonlinear, variables = program_shape(program, self.n_vars)
+        return {"size": len(tree), "depth": height, "nonlinear": nonlinear, "variables": variables}
 
     def pole(self, tree: gp.PrimitiveTree) -> str | None:
         """Why ``tree`` has a pole in the box of the data's inputs, or None (or no check)."""
@@ -318,7 +367,7 @@ class SymbolicRegression(Domain):
         names = {node.value for node in tree if isinstance(node, gp.Terminal)}
         return {
             "size": len(tree),
-            "depth": tree.height,
+            "depth": tree_height(tree),
             "nonlinear": sum(1 for node in tree if node.name in NONLINEAR),
             "variables": sum(1 for v in self.pset.arguments if v in names),
         }

@@ -15,15 +15,16 @@ Two standard ways to stop GP from spending its search on numbers:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression.compiled import Program, compile_tree, run_constants
+from domains.symbolic_regression.compiled import Program, compile_tree, constants_runner
 from domains.symbolic_regression.marquardt import minimise
 
-__all__ = ["Fit", "fit_tree", "linear_scale", "nrmse", "tune_constants"]
+__all__ = ["Fit", "Target", "fit_tree", "linear_scale", "nrmse", "tune_constants"]
 
 SLOPE_FLOOR = 1e-12
 """Below this output spread a formula is a constant: its slope is 0, its intercept the
@@ -79,6 +80,58 @@ def _mean(values: np.ndarray) -> np.floating:
     return np.add.reduce(values, axis=None) / values.size
 
 
+class Target:
+    """A target vector with what every score of a formula against it needs, computed once.
+
+    :func:`linear_scale` and :func:`nrmse` recompute the target's mean, its centred
+    values and its spread at each call, and each call enters ``np.errstate``; a search
+    scores thousands of formulas (and tuning ten times more) against one target. A
+    ``Target`` holds those numbers (the very arrays and floats those functions compute,
+    so scores are the same to the bit), and :meth:`score` does the rest with the
+    caller's ``np.errstate``.
+
+    Args:
+        y: The target, shape ``(n,)``.
+    """
+
+    def __init__(self, y: np.ndarray) -> None:
+        self.y = y
+        self.mean = _mean(y)
+        self.mean_float = float(self.mean)
+        self.centred = y - self.mean
+        self.spread = float(np.std(y)) or 1.0
+
+    def scale(self, prediction: np.ndarray) -> tuple[float, float]:
+        """:func:`linear_scale` ``(prediction, self.y)``; call within ``np.errstate``."""
+        # The same numpy operations; tests of Python floats use ``math`` (no numpy call).
+        if not np.isfinite(prediction).all():
+            return self.mean_float, 0.0
+        prediction_mean = _mean(prediction)
+        centred = prediction - prediction_mean
+        spread = float(centred @ centred)
+        if not math.isfinite(spread) or spread <= SLOPE_FLOOR * len(prediction):
+            return self.mean_float, 0.0
+        slope = float(centred @ self.centred) / spread
+        intercept = float(self.mean - slope * prediction_mean)
+        if not (math.isfinite(slope) and math.isfinite(intercept)):
+            return self.mean_float, 0.0
+        return intercept, slope
+
+    def error(self, prediction: np.ndarray) -> float:
+        """:func:`nrmse` ``(prediction, self.y)``; call within ``np.errstate``."""
+        if not np.isfinite(prediction).all():
+            return float("inf")
+        squares = prediction - self.y
+        np.multiply(squares, squares, out=squares)  # what ``** 2`` computes, in place
+        rmse = math.sqrt(_mean(squares))  # IEEE sqrt, as np.sqrt
+        return rmse / self.spread if math.isfinite(rmse) else float("inf")
+
+    def score(self, outputs: np.ndarray, scaling: bool) -> tuple[float, float, float]:
+        """``(error, intercept, slope)`` of ``outputs`` (scaled when ``scaling``)."""
+        intercept, slope = self.scale(outputs) if scaling else (0.0, 1.0)
+        return self.error(intercept + slope * outputs), intercept, slope
+
+
 @dataclass(frozen=True)
 class Fit:
     """A formula fitted to data.
@@ -103,13 +156,6 @@ class Fit:
 
 def _is_constant(node) -> bool:
     return isinstance(node, gp.Terminal) and not isinstance(node.value, str)
-
-
-def _score(outputs: np.ndarray, y: np.ndarray, scaling: bool) -> tuple[float, float, float]:
-    intercept, slope = linear_scale(outputs, y) if scaling else (0.0, 1.0)
-    with np.errstate(all="ignore"):
-        error = nrmse(intercept + slope * outputs, y)
-    return error, intercept, slope
 
 
 def tune_constants(
@@ -141,9 +187,10 @@ def tune_constants(
     first = program.evaluate(XT, transposed=True)
     if not np.all(np.isfinite(first)):
         return tree, 0
-    tuned, calls, _ = _tune(
-        tree, program, XT, y, first, max_evaluations=max_evaluations, scaling=scaling
-    )
+    with np.errstate(all="ignore"):
+        tuned, calls, _ = _tune(
+            tree, program, XT, Target(y), first, max_evaluations=max_evaluations, scaling=scaling
+        )
     return tuned, calls
 
 
@@ -156,7 +203,7 @@ def _tune(
     tree: gp.PrimitiveTree,
     program: Program,
     XT: np.ndarray,
-    y: np.ndarray,
+    target: Target,
     first: np.ndarray,
     *,
     max_evaluations: int,
@@ -164,7 +211,7 @@ def _tune(
 ) -> tuple[gp.PrimitiveTree, int, np.ndarray]:
     """:func:`tune_constants` for a tree with constants and finite outputs ``first`` (not
     checked), its compiled ``program`` and transposed inputs ``XT``; also returns the
-    tuned tree's outputs, computed during the search.
+    tuned tree's outputs, computed during the search. Call within ``np.errstate``.
 
     The optimiser changes only the program's constant array between calls: nothing is
     rebuilt, and the Jacobian's ``n`` shifted formulas run in one compiled call. The
@@ -173,10 +220,11 @@ def _tune(
     start = program.constants.copy()
     seen: dict[bytes, np.ndarray] = {start.tobytes(): first}
 
+    y = target.y
+
     def residual(outputs: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            intercept, slope = linear_scale(outputs, y) if scaling else (0.0, 1.0)
-            result = intercept + slope * outputs - y
+        intercept, slope = target.scale(outputs) if scaling else (0.0, 1.0)
+        result = intercept + slope * outputs - y
         return np.where(np.isfinite(result), result, FAILED_RESIDUAL)
 
     def residuals(values: np.ndarray) -> np.ndarray:
@@ -185,8 +233,10 @@ def _tune(
         seen[values.tobytes()] = outputs
         return residual(outputs)
 
+    run_rows = constants_runner(program, XT)
+
     def residual_rows(points: np.ndarray) -> np.ndarray:
-        outputs = run_constants(program, points, XT)
+        outputs = run_rows(points)
         return np.array([residual(row) for row in outputs])
 
     try:
@@ -215,29 +265,52 @@ def fit_tree(
     *,
     scaling: bool = True,
     tuning_evaluations: int = 0,
+    program: Program | None = None,
+    target: Target | None = None,
 ) -> Fit:
     """Score ``tree`` on ``(X, y)``; with a tuning budget, tune its constants first.
 
     The tuned tree is kept only when it fits better than the tree as it came, so tuning
     never makes a formula worse.
 
+    Args:
+        tree: The formula.
+        X: Inputs, shape ``(n, n_vars)``.
+        y: Targets, shape ``(n,)``.
+        scaling: Linear scaling (``a + b * f``, solved in closed form).
+        tuning_evaluations: Most calls constant tuning may make (0 or 1: no tuning).
+        program: ``compile_tree(tree, n_vars)`` when the caller has it (a search
+            compiles each candidate once for the pole check, the fit and its
+            descriptors); its constants are left as they came.
+        target: ``Target(y)`` when the caller scores many formulas against ``y``.
+
     Raises:
         KeyError: The tree names a variable ``X`` does not have.
     """
-    program = compile_tree(tree, X.shape[1])
+    if program is None:
+        program = compile_tree(tree, X.shape[1])
+    if target is None or target.y is not y:
+        target = Target(y)
     XT = _columns(X)
-    outputs = program.evaluate(XT, transposed=True)
-    error, intercept, slope = _score(outputs, y, scaling)
-    evaluations = 1
-    # A finite error means finite outputs: tuning has somewhere to start from.
-    has_constants = program.constants.size > 0
-    if tuning_evaluations > 1 and has_constants and np.isfinite(error) and error > 0:
-        tuned, calls, tuned_outputs = _tune(
-            tree, program, XT, y, outputs, max_evaluations=tuning_evaluations, scaling=scaling
-        )
-        evaluations += calls
-        tuned_fit = _score(tuned_outputs, y, scaling)
-        if tuned_fit[0] < error:
-            tree, outputs = tuned, tuned_outputs
-            error, intercept, slope = tuned_fit
+    with np.errstate(all="ignore"):
+        outputs = program.evaluate(XT, transposed=True)
+        error, intercept, slope = target.score(outputs, scaling)
+        evaluations = 1
+        # A finite error means finite outputs: tuning has somewhere to start from.
+        has_constants = program.constants.size > 0
+        if tuning_evaluations > 1 and has_constants and np.isfinite(error) and error > 0:
+            tuned, calls, tuned_outputs = _tune(
+                tree,
+                program,
+                XT,
+                target,
+                outputs,
+                max_evaluations=tuning_evaluations,
+                scaling=scaling,
+            )
+            evaluations += calls
+            tuned_fit = target.score(tuned_outputs, scaling)
+            if tuned_fit[0] < error:
+                tree, outputs = tuned, tuned_outputs
+                error, intercept, slope = tuned_fit
     return Fit(tree, error, intercept, slope, evaluations, outputs)

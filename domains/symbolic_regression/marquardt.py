@@ -75,9 +75,9 @@ def minimise(
         calls += n
         normal = jacobian.T @ jacobian
         gradient = jacobian.T @ r
-        if not (np.all(np.isfinite(normal)) and np.all(np.isfinite(gradient))):
+        if not (np.isfinite(normal).all() and np.isfinite(gradient).all()):
             break
-        if float(np.max(np.abs(gradient))) <= GRADIENT_TOLERANCE * max(cost, 1.0):
+        if float(np.abs(gradient).max()) <= GRADIENT_TOLERANCE * max(cost, 1.0):
             break
         scale = np.maximum(np.diag(normal), DAMPING_FLOOR)
         improved = False
@@ -86,7 +86,7 @@ def minimise(
                 delta = np.linalg.solve(normal + damping * np.diag(scale), -gradient)
             except np.linalg.LinAlgError:
                 break  # singular even when damped: nowhere to step
-            if not np.all(np.isfinite(delta)):
+            if not np.isfinite(delta).all():
                 break
             trial = x + delta
             trial_r = residuals(trial)

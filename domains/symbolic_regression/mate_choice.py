@@ -23,7 +23,6 @@ generator (see ``population.py``).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,6 +31,7 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression.compiled import compile_tree, run_many
+from domains.symbolic_regression.primitives import copy_tree, limited
 
 SELECTIONS = ("pimp", "random", "tournament")
 SIMILARITIES = ("behavioural", "structural")
@@ -290,17 +290,13 @@ class Variation:
 
     def _tree(self, mine, theirs, mutation_rate: float) -> gp.PrimitiveTree:
         draw = gp.random.random  # DEAP's generator: private inside deap_random
-        child = copy.deepcopy(mine)
+        limits = {"max_depth": self.max_depth, "max_size": self.max_size}
+        child = copy_tree(mine)
         if draw() < self.p_crossover:
-            child = self._limited(gp.cxOnePoint)(child, copy.deepcopy(theirs))[0]
+            child = limited(gp.cxOnePoint, child, copy_tree(theirs), **limits)[0]
         if draw() < mutation_rate:
-            child = self._limited(gp.mutUniform)(child, expr=_subtree, pset=self.pset)[0]
+            child = limited(gp.mutUniform, child, expr=_subtree, pset=self.pset, **limits)[0]
         return child
-
-    def _limited(self, operator):
-        height = gp.staticLimit(key=lambda tree: tree.height, max_value=self.max_depth)
-        size = gp.staticLimit(key=len, max_value=self.max_size)
-        return size(height(operator))
 
 
 def _subtree(pset: gp.PrimitiveSet, type_) -> list:

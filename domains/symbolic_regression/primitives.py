@@ -11,6 +11,7 @@ compiled lambdas and our interpreter compute exactly the same thing.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -162,20 +163,109 @@ def evaluate_tree(tree: gp.PrimitiveTree, X: np.ndarray) -> np.ndarray:
 
 def to_infix(tree: gp.PrimitiveTree) -> str:
     """A readable formula: ``(x1 * x1) + sin(x1)``."""
+    # Runs for every scored formula (the ``formula`` of its evaluation): one format
+    # string per function, looked up once, instead of building argument lists.
+    templates = _TEMPLATES
+    primitive = gp.Primitive
     stack: list[str] = []
+    push, pop = stack.append, stack.pop
     for node in reversed(tree):
-        if isinstance(node, gp.Primitive):
-            args = [stack.pop() for _ in range(node.arity)]
-            if node.name in INFIX:
-                stack.append(f"({args[0]} {INFIX[node.name]} {args[1]})")
+        if node.__class__ is primitive:
+            template = templates.get(node.name)
+            if template is None:
+                template = templates[node.name] = _template(node.name, node.arity)
+            if node.arity == 2:
+                push(template % (pop(), pop()))
+            elif node.arity == 1:
+                push(template % pop())
             else:
-                stack.append(f"{node.name}({', '.join(args)})")
-        elif isinstance(node.value, str):
-            stack.append(node.value)
+                push(template % tuple(pop() for _ in range(node.arity)))
+        elif isinstance(node, primitive):  # a subclass: the general form
+            push(_template(node.name, node.arity) % tuple(pop() for _ in range(node.arity)))
         else:
-            stack.append(repr(float(node.value)))
+            value = node.value
+            push(value if value.__class__ is str else repr(float(value)))
     text = stack[0]
     return text[1:-1] if text.startswith("(") and text.endswith(")") else text
+
+
+def _template(name: str, arity: int) -> str:
+    """``to_infix``'s %-format of a function: ``(%s + %s)`` for an operator, ``sin(%s)``."""
+    if name in INFIX and arity == 2:
+        return f"(%s {INFIX[name]} %s)"
+    return f"{name.replace('%', '%%')}({', '.join(['%s'] * arity)})"
+
+
+_TEMPLATES: dict[str, str] = {}
+"""Function name -> its ``to_infix`` template (filled on first use)."""
+
+
+def tree_height(tree: Sequence[Any]) -> int:
+    """``tree.height`` (DEAP's depth of the deepest node), in one pass from the end.
+
+    DEAP's property builds a list per node; variation asks for the height of every
+    child (the static depth limit), so this is on the search's hot path.
+    """
+    primitive = gp.Primitive
+    heights: list[int] = []
+    push, pop = heights.append, heights.pop
+    for node in reversed(tree):
+        if node.__class__ is not primitive and not isinstance(node, primitive):
+            push(0)
+            continue
+        arity = node.arity
+        if arity == 2:
+            first, second = pop(), heights[-1]
+            heights[-1] = (first if first > second else second) + 1
+        elif arity == 1:
+            heights[-1] += 1
+        elif arity == 0:
+            push(0)
+        else:
+            height = max(heights[-arity:]) + 1
+            del heights[-arity:]
+            push(height)
+    return heights[0] if heights else 0
+
+
+def copy_tree(tree: gp.PrimitiveTree) -> gp.PrimitiveTree:
+    """``copy.deepcopy(tree)`` for a plain tree, without deepcopy's machinery.
+
+    DEAP's deep copy of a tree copies the list and deep-copies its ``__dict__``; the
+    nodes themselves are shared (DEAP's operators replace nodes, never edit them). A
+    tree carrying attributes goes through ``copy.deepcopy``.
+    """
+    if tree.__dict__:
+        return copy.deepcopy(tree)
+    return tree.__class__(tree)
+
+
+def limited(
+    operator: Callable[..., Any],
+    *trees: gp.PrimitiveTree,
+    max_depth: int,
+    max_size: int,
+    **options: Any,
+) -> list[gp.PrimitiveTree]:
+    """``operator(*trees, **options)`` under DEAP's static depth and size limits.
+
+    Exactly ``gp.staticLimit(len, max_size)(gp.staticLimit(height, max_depth)(operator))``
+    applied to the trees, random draws included (a child over a limit becomes a
+    ``gp.random.choice`` of copies of the trees as they came, depth checked first, every
+    child in order), so the same seed gives the same children; but copies are cheap
+    list copies and heights come from :func:`tree_height`.
+    """
+    outer = [copy_tree(tree) for tree in trees]
+    inner = [copy_tree(tree) for tree in trees]
+    children = list(operator(*trees, **options))
+    choice = gp.random.choice  # DEAP's generator: private inside deap_random
+    for i, child in enumerate(children):
+        if tree_height(child) > max_depth:
+            children[i] = choice(inner)
+    for i, child in enumerate(children):
+        if len(child) > max_size:
+            children[i] = choice(outer)
+    return children
 
 
 def encode_tree(tree: gp.PrimitiveTree) -> list[str | float]:
