@@ -119,3 +119,16 @@ def test_parsimony_picks_the_small_formula_that_stops_fitting_the_noise() -> Non
     smaller = [m for m in accurate.models_ if m.size < parsimonious.best_.size]
     assert all(m.error > 1.05 * accurate.best_.error for m in smaller)
     assert parsimonious.score(X, y) > 0.9
+
+
+def test_the_estimator_imports_from_the_package_without_loading_sklearn_before() -> None:
+    code = (
+        "import sys\n"
+        "import domains.symbolic_regression as sr\n"
+        "assert 'sklearn' not in sys.modules, 'the domain alone loaded scikit-learn'\n"
+        "from domains.symbolic_regression import QDSymbolicRegressor\n"
+        "from domains.symbolic_regression.estimator import QDSymbolicRegressor as Same\n"
+        "assert QDSymbolicRegressor is Same and 'QDSymbolicRegressor' in sr.__all__\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
