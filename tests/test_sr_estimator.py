@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,17 @@ def test_the_estimator_imports_from_the_package_without_loading_sklearn_before()
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_dataframes_column_names_name_the_variables_of_readable_formulas() -> None:
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = pandas.DataFrame({"mass": rng.uniform(1, 5, 40), "speed": rng.uniform(1, 5, 40)})
+    y = 0.5 * X["mass"] * X["speed"] ** 2
+    model = QDSymbolicRegressor(max_evaluations=600, random_state=0).fit(X, y)
+    assert list(model.feature_names_in_) == ["mass", "speed"]
+    readable = [m.simplified() for m in model.models_]
+    uses = [text for text in readable if "mass" in text or "speed" in text]
+    assert uses and not any(re.search(r"\bx[12]\b", text) for text in readable)
+    assert "mass" in " ".join(m.latex() for m in model.models_)
+    assert re.search(r"\bx[12]\b", str(model.best_))  # the tree itself keeps x1..xn

@@ -162,7 +162,17 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         check_scale(X, "X")
         check_scale(y, "y")
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self.domain_ = self._domain(Dataset(X_train=X, y_train=y, X_test=X, y_test=y))
+        # A DataFrame's columns (scikit-learn's feature_names_in_) name the variables in
+        # simplified() and latex(); the trees still call them x1..xn.
+        names = getattr(self, "feature_names_in_", None)
+        data = Dataset(
+            X_train=X,
+            y_train=y,
+            X_test=X,
+            y_test=y,
+            names=tuple(str(n) for n in names) if names is not None else None,
+        )
+        self.domain_ = self._domain(data)
         self.archive_ = Archive(self.domain_.measures)
         search = Search(
             self.domain_,

@@ -107,6 +107,7 @@ def simplified(
     intercept: float = 0.0,
     slope: float = 1.0,
     bounds: tuple[BoundValues, BoundValues] | None = None,
+    names: Sequence[str] | None = None,
 ) -> str:
     """A short readable form of the model, with constants shown to 4 significant digits.
 
@@ -129,6 +130,8 @@ def simplified(
         intercept: Added after scaling.
         slope: Multiplies the tree's output.
         bounds: ``(lows, highs)``, one value per variable, or None.
+        names: The data's column names, printed in place of ``x1..xn`` (the expression
+            itself keeps ``x1..xn``, so the names need not be valid identifiers).
 
     Returns:
         The expression in sympy's text form, e.g. ``"0.5*x1 + sin(x2)"``.
@@ -137,7 +140,9 @@ def simplified(
         ValueError: Bad ``bounds`` (see ``intervals.tree_interval``), or a non-finite
             ``intercept`` or ``slope``.
     """
-    return _RoundedStr({"full_prec": False}).doprint(_readable(tree, intercept, slope, bounds))
+    printer = _RoundedStr({"full_prec": False})
+    printer.names = _name_map(names)
+    return printer.doprint(_readable(tree, intercept, slope, bounds))
 
 
 def to_latex(
@@ -146,6 +151,7 @@ def to_latex(
     intercept: float = 0.0,
     slope: float = 1.0,
     bounds: tuple[BoundValues, BoundValues] | None = None,
+    names: Sequence[str] | None = None,
 ) -> str:
     """LaTeX of :func:`simplified`'s expression, for reports and notebooks.
 
@@ -154,6 +160,7 @@ def to_latex(
         intercept: Added after scaling.
         slope: Multiplies the tree's output.
         bounds: ``(lows, highs)``, one value per variable, or None.
+        names: The data's column names, printed in place of ``x1..xn``.
 
     Returns:
         A LaTeX math string without surrounding ``$``.
@@ -161,7 +168,13 @@ def to_latex(
     Raises:
         ValueError: As for :func:`simplified`.
     """
-    return _RoundedLatex().doprint(_readable(tree, intercept, slope, bounds))
+    printer = _RoundedLatex()
+    printer.names = _name_map(names)
+    return printer.doprint(_readable(tree, intercept, slope, bounds))
+
+
+def _name_map(names: Sequence[str] | None) -> dict[str, str]:
+    return {f"x{i}": str(name) for i, name in enumerate(names or (), start=1)}
 
 
 def to_numpy(tree: gp.PrimitiveTree, *, intercept: float = 0.0, slope: float = 1.0) -> NumpyFormula:
@@ -458,14 +471,29 @@ def _display(number: sympy.Float) -> sympy.Expr:
 
 
 class _RoundedStr(StrPrinter):
-    """sympy's text form with every float shown to ``DISPLAY_DIGITS`` significant digits."""
+    """sympy's text form with every float shown to ``DISPLAY_DIGITS`` significant digits,
+    and the data's column names (``names``: ``x1`` -> name) for the variables."""
+
+    names: dict[str, str] = {}  # noqa: RUF012 (set per printer, never mutated)
 
     def _print_Float(self, expr: sympy.Float) -> str:
         return super()._print_Float(sympy.Float(_rounded(float(expr)), DISPLAY_DIGITS))
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        return self.names.get(expr.name) or super()._print_Symbol(expr)
 
 
 class _RoundedLatex(LatexPrinter):
-    """sympy's LaTeX with every float shown to ``DISPLAY_DIGITS`` significant digits."""
+    """sympy's LaTeX with every float shown to ``DISPLAY_DIGITS`` significant digits,
+    and the data's column names for the variables."""
+
+    names: dict[str, str] = {}  # noqa: RUF012 (set per printer, never mutated)
 
     def _print_Float(self, expr: sympy.Float) -> str:
         return super()._print_Float(sympy.Float(_rounded(float(expr)), DISPLAY_DIGITS))
+
+    def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
+        name = self.names.get(expr.name)
+        if name is None:
+            return super()._print_Symbol(expr, style=style)
+        return super()._print_Symbol(sympy.Symbol(name), style=style)

@@ -109,16 +109,17 @@ class Formula:
         return to_sympy(self.tree, exact=exact, **self._scale())
 
     def simplified(self) -> str:
-        """A short readable form (sympy-simplified, numbers to 4 significant digits)."""
+        """A short readable form (sympy-simplified, numbers to 4 significant digits),
+        over the data's column names when it has them."""
         from domains.symbolic_regression.export import simplified
 
-        return simplified(self.tree, bounds=self.bounds, **self._scale())
+        return simplified(self.tree, bounds=self.bounds, names=self.names, **self._scale())
 
     def latex(self) -> str:
         """LaTeX of :meth:`simplified`, for reports and papers."""
         from domains.symbolic_regression.export import to_latex
 
-        return to_latex(self.tree, bounds=self.bounds, **self._scale())
+        return to_latex(self.tree, bounds=self.bounds, names=self.names, **self._scale())
 
     def to_numpy(self):
         """A picklable callable ``f(X) -> y`` that computes what the search scored."""
