@@ -77,6 +77,11 @@ class SearchConfig(_Section):
     loop: Literal["map_elites", "population"] = "map_elites"
     parents: str = "uniform"
     elitism: int = Field(0, ge=0, description="individuals kept per generation")
+    lineage: Literal["all", "archive", "off"] = Field(
+        "all",
+        description='"all" (every evaluated candidate), "archive" (only those that '
+        'entered the archive: every elite\'s ancestry, smaller) or "off"',
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchConfig:
@@ -98,6 +103,11 @@ class SearchConfig(_Section):
                 )
             if self.batch_size < 2:
                 raise ValueError("batch_size: a population needs at least 2 individuals")
+            if self.lineage == "archive":
+                raise ValueError(
+                    'lineage: "archive" keeps MAP-Elites ancestries whole, but a population\'s '
+                    'parents need not be in the archive; use "all" or "off"'
+                )
         if not self.elitism < self.batch_size:
             raise ValueError(f"elitism: must be in [0, batch_size), got {self.elitism}")
         if self.elitism and self.loop != "population":

@@ -23,16 +23,16 @@ from typing import Any
 import numpy as np
 
 from qd.archive import Archive
+from qd.domain import Domain
 from qd.runs.checkpoints import Checkpoint, CheckpointError
 from qd.runs.config import ConfigError, ExperimentConfig, apply_override, parse_config
-from qd.domain import Domain
-from qd.search.evaluation import make_evaluator
-from qd.search.loop import Loop
-from qd.search.population import PopulationSearch
-from qd.runs.preflight import build_archive, check_evaluation, lm_settings, preflight
 from qd.runs.directory import LM_CACHE, RunDirectory, RunError
 from qd.runs.log import RunLogger
+from qd.runs.preflight import build_archive, check_evaluation, lm_settings, preflight
+from qd.search.evaluation import make_evaluator
+from qd.search.loop import Loop
 from qd.search.map_elites import Search
+from qd.search.population import PopulationSearch
 
 __all__ = ["execute", "lm_metrics", "load_archive", "open_run_lm", "start"]
 
@@ -332,6 +332,7 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loo
         checkpoint_every=config.search.checkpoint_every,
         extra_metrics=(lambda: lm_metrics(lm)) if lm is not None else None,
         lm_state=lm.state if lm is not None else None,
+        lineage=config.search.lineage,
     )
     settings = config.evaluation
     try:
@@ -391,6 +392,7 @@ def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Loop:
             evaluator=evaluator,
             iteration=iteration,
             evaluations=evaluations,
+            lineage=config.search.lineage != "off",
         )
     else:
         try:
@@ -404,6 +406,7 @@ def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Loop:
                 parents=config.search.parents,
                 iteration=iteration,
                 evaluations=evaluations,
+                lineage=config.search.lineage != "off",
             )
         except ValueError as error:
             raise ConfigError(f"search.parents: {error}") from None
