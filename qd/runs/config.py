@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from qd.domain import Domain
+from qd.lm.budget import Price
 from qd.lm.settings import LMOptions
 from qd.registry import UnknownDomainError, load_domain_class
 from qd.schema import did_you_mean, explain
@@ -140,6 +141,25 @@ class LMConfig(LMOptions):
     cache: bool = True
     embedding_base_url: str = ""  # empty: the completion server's, if embedding_model is set
     embedding_model: str = ""  # empty: the embedded all-MiniLM-L6-v2
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description='model name (or "*") -> {prompt, completion} USD per million tokens',
+    )
+    max_cost: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="US dollars at which the run stops, e.g. 2.5"
+    )
+    max_tokens: int | None = Field(
+        None, ge=1, description="prompt + completion tokens at which the run stops, e.g. 1000000"
+    )
+
+    @model_validator(mode="after")
+    def _priced(self) -> LMConfig:
+        if self.max_cost is not None and not self.prices:
+            raise ValueError(
+                "max_cost: needs a price table, e.g. [lm.prices.my-model] prompt = 0.15, "
+                'completion = 0.6 (USD per million tokens; "*" for any model)'
+            )
+        return self
 
 
 class ExperimentConfig(_Section):

@@ -326,11 +326,21 @@ def lm_metrics(lm: Any) -> dict[str, Any]:
 
 
 def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loop:
+    budget = None
+    if lm is not None:  # cost per iteration and the run's LM budgets (qd.lm.budget)
+        from qd.lm.budget import Budget
+
+        budget = Budget(
+            lm,
+            prices=config.lm.prices,
+            max_cost=config.lm.max_cost,
+            max_tokens=config.lm.max_tokens,
+        )
     logger = RunLogger(
         run,
         domain,
         checkpoint_every=config.search.checkpoint_every,
-        extra_metrics=(lambda: lm_metrics(lm)) if lm is not None else None,
+        extra_metrics=(lambda: {**lm_metrics(lm), **budget.metrics()}) if budget else None,
         lm_state=lm.state if lm is not None else None,
         lineage=config.search.lineage,
     )
@@ -358,6 +368,8 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loo
     try:
         with _graceful_interrupt() as stop_requested:
             while search.iteration < config.search.iterations:
+                if budget is not None and (why := budget.spent()):
+                    _stop_for_budget(run, logger, search, why)
                 search.step()
                 if stop_requested():
                     logger.checkpoint(search)
@@ -374,6 +386,24 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loo
     finally:
         evaluator.close()
     return search
+
+
+def _stop_for_budget(run: RunDirectory, logger: RunLogger, search: Loop, why: str) -> None:
+    """Checkpoint the last whole iteration, log a ``budget_spent`` event and stop.
+
+    Raises:
+        LMBudgetSpent: Always; its message says how to go on.
+    """
+    from qd.lm.budget import LMBudgetSpent
+
+    if search.iteration:
+        logger.checkpoint(search)
+    row = {"event": "budget_spent", "time": time.time(), "iteration": search.iteration}
+    run.append(run.events_path, [{**row, "reason": why}])
+    raise LMBudgetSpent(
+        f"{why} after iteration {search.iteration}, which is checkpointed; to go on, raise "
+        f"the budget: qd resume {run.path} --set lm.max_cost=... (or lm.max_tokens=...)"
+    )
 
 
 def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Loop:
