@@ -229,7 +229,11 @@ class Archive:
         self._score_sum = _ExactSum()
         self._version = 0
         self._pool: tuple[int, np.ndarray] | None = None
-        self._ids: tuple[int, dict[int, Any]] | None = None
+        # id(candidate) -> (candidate, lineage id) of every elite, and each cell's
+        # candidate: kept up to date by adds that carry ids, built in full on first use
+        # otherwise (None). The candidate in the value keeps its id() from being reused.
+        self._id_table: dict[int, tuple[Any, Any]] | None = None
+        self._cell_candidate = np.empty(self.cells, dtype=object)
         # Each cell's objective (NaN where empty), by pyribs' cell index: what an add
         # changed is known without reading the archive back.
         self._cell_objective = np.full(self.cells, np.nan)
@@ -338,16 +342,10 @@ class Archive:
         after = np.where(np.isnan(before) | (best > before), best, before)
         self._cell_objective[touched] = after
         changed = ~((before == after) | (np.isnan(before) & np.isnan(after)))
-        if fates is not None and ids is not None and changed.any():
-            rows = np.flatnonzero(changed[where.ravel()])  # kept rows whose cell changed
-            _, stored = self._archive.retrieve(fields["measures"][rows])
-            was_empty = np.isnan(before[where.ravel()[rows]])
-            for row, winner, empty in zip(
-                rows.tolist(), stored["lineage_id"], was_empty.tolist(), strict=True
-            ):
-                i = keep[row]
-                if winner == ids[i]:
-                    fates[i] = "new" if empty else "improved"
+        if ids is None:
+            self._id_table = None  # rebuilt in full when next asked for
+        elif changed.any():
+            self._note_winners(keep, ids, fates, fields, changed, touched, where.ravel(), before)
         if changed.any():
             self._version += 1
             old, new = before[changed], after[changed]
@@ -355,6 +353,28 @@ class Archive:
             self._objective_sum.replace(old, new)
             self._score_sum.replace(old - self.qd_score_offset, new - self.qd_score_offset)
         return status, int(np.count_nonzero(changed)) if count else 0
+
+    def _note_winners(self, keep, ids, fates, fields, changed, touched, where, before) -> None:
+        """After an add with lineage ids: each changed cell's new elite (read back from
+        the cell, only those cells) gives its row the fate ``new`` or ``improved``, and
+        replaces the cell's old elite in the identity table of :meth:`lineage_ids_of`."""
+        rows = np.flatnonzero(changed[where])  # kept rows whose cell changed
+        _, stored = self._archive.retrieve(fields["measures"][rows])
+        cells = touched[where[rows]].tolist()
+        was_empty = np.isnan(before[where[rows]]).tolist()
+        table = self._id_table
+        for row, cell, winner, solution, empty in zip(
+            rows.tolist(), cells, stored["lineage_id"], stored["solution"], was_empty, strict=True
+        ):
+            i = keep[row]
+            if fates is not None and winner == ids[i]:
+                fates[i] = "new" if empty else "improved"
+            if table is not None and self._cell_candidate[cell] is not solution:
+                old = self._cell_candidate[cell]
+                if old is not None:
+                    table.pop(id(old), None)
+                table[id(solution)] = (solution, winner)
+                self._cell_candidate[cell] = solution
 
     def _resync(self) -> None:
         """Rebuild what :meth:`_add` keeps up to date from the pyribs archive itself, for
@@ -365,6 +385,7 @@ class Archive:
         self._objective_sum = _ExactSum.of(data["objective"])
         self._score_sum = _ExactSum.of(data["objective"] - self.qd_score_offset)
         self._version += 1
+        self._id_table = None
 
     def fields(
         self,
@@ -381,7 +402,9 @@ class Archive:
             "measures": self.coordinates([e.measures for e in evaluations]),
             "raw_measures": object_array([tuple(e.measures) for e in evaluations]),
             "info": object_array([dict(e.info) for e in evaluations]),
-            "lineage_id": object_array(list(ids) if ids is not None else [None] * len(evaluations)),
+            "lineage_id": np.full(len(evaluations), None, dtype=object)
+            if ids is None
+            else np.array(list(ids), dtype=object).reshape(len(evaluations)),
         }
 
     def __len__(self) -> int:
@@ -459,15 +482,23 @@ class Archive:
         """The lineage ids of parent candidates drawn from this archive, group by group.
 
         Parents are found by identity (the archive hands out the very objects it holds),
-        so any parent selection works unchanged; the lookup table is rebuilt only when
-        the archive has changed. A parent that is not an elite here gets None.
+        so any parent selection works unchanged; the lookup table is
+        kept up to date by each add (only the cells it changed), so a big archive costs
+        nothing per iteration. A parent that is not an elite here gets None.
         """
-        if self._ids is None or self._ids[0] != self._version:
-            data = self._archive.data(["solution", "lineage_id"])
-            table = dict(zip(map(id, data["solution"]), data["lineage_id"], strict=True))
-            self._ids = (self._version, table)
-        get = self._ids[1].get
-        return [[get(id(parent)) for parent in group] for group in groups]
+        if self._id_table is None:
+            data = self._archive.data(["index", "solution", "lineage_id"])
+            self._cell_candidate[:] = None
+            self._cell_candidate[data["index"]] = data["solution"]
+            self._id_table = {
+                id(solution): (solution, lineage_id)
+                for solution, lineage_id in zip(data["solution"], data["lineage_id"], strict=True)
+            }
+        table = self._id_table
+        return [
+            [None if (entry := table.get(id(parent))) is None else entry[1] for parent in group]
+            for group in groups
+        ]
 
     @property
     def stats(self) -> ArchiveStats:
