@@ -160,3 +160,16 @@ def test_copying_a_run_keeps_ids_reachable(tmp_path: Path) -> None:
     _, _, archive, _ = load_archive(RunDirectory(copy))
     for elite in archive.elites():
         assert any(r["parents"] == [] for r in ancestors(copy, elite.id))
+
+
+def test_the_parent_id_table_follows_every_add(words) -> None:
+    archive = Archive(words.measures)
+    search = Search(words, archive, rng=np.random.default_rng(2), batch_size=16)
+    for _ in range(6):
+        search.step()
+        elites = archive.elites()
+        kept = archive.lineage_ids_of([[e.candidate] for e in elites])  # kept up to date
+        archive._id_table = None  # the same table built afresh
+        assert kept == archive.lineage_ids_of([[e.candidate] for e in elites])
+        assert kept == [[e.id] for e in elites]
+    assert archive.lineage_ids_of([["not an elite"]]) == [[None]]
