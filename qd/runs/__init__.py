@@ -5,7 +5,8 @@ and :mod:`qd.runs.preflight` before anything is written) becomes a run directory
 (:mod:`qd.runs.directory`) that one process owns at a time (:mod:`qd.runs.lock`).
 :mod:`qd.runs.lifecycle` builds the loop, runs it and resumes it from the newest
 checkpoint (:mod:`qd.runs.checkpoints`); :mod:`qd.runs.log` writes the metrics line,
-events and checkpoints as the loop calls back. :mod:`qd.runs.batch` runs a study's
+events, lineage and checkpoints as the loop calls back, and :mod:`qd.runs.lineage`
+reads the lineage back (an elite's ancestors). :mod:`qd.runs.batch` runs a study's
 many runs on Dask, each one resumable the same way.
 """
 
