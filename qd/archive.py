@@ -345,7 +345,9 @@ class Archive:
         if ids is None:
             self._id_table = None  # rebuilt in full when next asked for
         elif changed.any():
-            self._note_winners(keep, ids, fates, fields, changed, touched, where.ravel(), before)
+            self._note_winners(
+                keep, ids, fates, fields, status[keep], changed, touched, where.ravel(), before
+            )
         if changed.any():
             self._version += 1
             old, new = before[changed], after[changed]
@@ -354,20 +356,38 @@ class Archive:
             self._score_sum.replace(old - self.qd_score_offset, new - self.qd_score_offset)
         return status, int(np.count_nonzero(changed)) if count else 0
 
-    def _note_winners(self, keep, ids, fates, fields, changed, touched, where, before) -> None:
-        """After an add with lineage ids: each changed cell's new elite (read back from
-        the cell, only those cells) gives its row the fate ``new`` or ``improved``, and
-        replaces the cell's old elite in the identity table of :meth:`lineage_ids_of`."""
-        rows = np.flatnonzero(changed[where])  # kept rows whose cell changed
-        _, stored = self._archive.retrieve(fields["measures"][rows])
-        cells = touched[where[rows]].tolist()
+    def _note_winners(self, keep, ids, fates, fields, status, changed, touched, where, before):
+        """After an add with lineage ids: each changed cell's new elite gives its row the
+        fate ``new`` or ``improved`` and replaces the cell's old elite in the identity
+        table of :meth:`lineage_ids_of`.
+
+        A changed cell with one row that pyribs reports added has that row as its elite;
+        only cells where several rows of the batch report added (pyribs' status says a
+        row beat the old elite, not that it won the cell) are read back from the archive.
+        """
+        rows = np.flatnonzero(changed[where] & (status > 0))  # kept rows, changed cells
+        cells = touched[where[rows]]
+        unique, counts = np.unique(cells, return_counts=True)
+        raced = unique[counts > 1]
+        read: dict[int, tuple[Any, Any]] = {}
+        if len(raced):
+            which = rows[np.isin(cells, raced)]
+            _, stored = self._archive.retrieve(fields["measures"][which])
+            for cell, winner, solution in zip(
+                touched[where[which]].tolist(),
+                stored["lineage_id"],
+                stored["solution"],
+                strict=True,
+            ):
+                read[cell] = (winner, solution)
         was_empty = np.isnan(before[where[rows]]).tolist()
         table = self._id_table
-        for row, cell, winner, solution, empty in zip(
-            rows.tolist(), cells, stored["lineage_id"], stored["solution"], was_empty, strict=True
-        ):
+        for row, cell, empty in zip(rows.tolist(), cells.tolist(), was_empty, strict=True):
             i = keep[row]
-            if fates is not None and winner == ids[i]:
+            winner, solution = read.get(cell) or (ids[i], fields["solution"][row])
+            if winner != ids[i]:
+                continue
+            if fates is not None:
                 fates[i] = "new" if empty else "improved"
             if table is not None and self._cell_candidate[cell] is not solution:
                 old = self._cell_candidate[cell]
