@@ -14,9 +14,9 @@ parents and did not say which, as LMX's batch operator does); ``fate`` is one of
 
 JSON lines rather than SQLite: the file is only appended to while the run goes, is cut
 back to the checkpoint on resume like ``metrics.jsonl``, and a reader (a report page)
-loads it once and follows parent links in a dict; 100,000 records load in well under a
-second. Parents that later left the archive keep their records, so an ancestry never
-ends in a node that is not in the file.
+loads it once and follows parent links in a dict (the 100,000 records of a Koza-1 run
+load in about a second on a busy 2-core machine). Parents that later left the archive
+keep their records, so an ancestry never ends in a node that is not in the file.
 """
 
 from __future__ import annotations
