@@ -21,7 +21,15 @@ from qd.domain import Domain, Evaluation, Measure
 
 ArchiveKind = Literal["grid", "cvt"]
 
-EXTRA_FIELDS = {"raw_measures": ((), object), "info": ((), object)}
+EXTRA_FIELDS = {"raw_measures": ((), object), "info": ((), object), "lineage_id": ((), object)}
+
+FATES = ("new", "improved", "worse", "invalid", "novelty")
+"""What became of an evaluated candidate (its lineage record's ``fate``): it took an
+empty cell, beat the cell's elite, lost to it (or to a sibling of its batch), could not
+be scored, or was skipped as a near-duplicate (an invalid reason that starts with
+:data:`NOVELTY_REASON`)."""
+
+NOVELTY_REASON = "near-duplicate"
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class Elite:
         bins: Bin index along each axis (for CVT archives, the centroid index alone).
         cell: pyribs' integer cell index.
         info: What the domain recorded when it evaluated the candidate.
+        id: Its lineage id (``"<iteration>-<index in batch>"``), or None when it came
+            from a checkpoint written before lineage was recorded.
     """
 
     candidate: Any
@@ -43,6 +53,7 @@ class Elite:
     bins: tuple[int, ...]
     cell: int
     info: dict[str, Any]
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +229,11 @@ class Archive:
         self._score_sum = _ExactSum()
         self._version = 0
         self._pool: tuple[int, np.ndarray] | None = None
+        # id(candidate) -> (candidate, lineage id) of every elite, and each cell's
+        # candidate: kept up to date by adds that carry ids, built in full on first use
+        # otherwise (None). The candidate in the value keeps its id() from being reused.
+        self._id_table: dict[int, tuple[Any, Any]] | None = None
+        self._cell_candidate = np.empty(self.cells, dtype=object)
         # Each cell's objective (NaN where empty), by pyribs' cell index: what an add
         # changed is known without reading the archive back.
         self._cell_objective = np.full(self.cells, np.nan)
@@ -276,8 +292,33 @@ class Archive:
         """
         return self._add(candidates, evaluations, count=True)[1]
 
+    def add_with_fates(
+        self, candidates: Sequence[Any], evaluations: Sequence[Evaluation], ids: Sequence[str]
+    ) -> tuple[int, list[str]]:
+        """:meth:`add_counting` for candidates with lineage ids, which the elites keep;
+        also returns each candidate's fate (one of :data:`FATES`).
+
+        Which row won a cell is read back from the cell's stored id (only the batch's
+        changed cells are read), not guessed from pyribs' per-row status: two rows
+        racing for one cell may both report "added".
+        """
+        fates = [
+            "worse"
+            if e.valid
+            else ("novelty" if (e.invalid_reason or "").startswith(NOVELTY_REASON) else "invalid")
+            for e in evaluations
+        ]
+        _, added = self._add(candidates, evaluations, count=True, ids=ids, fates=fates)
+        return added, fates
+
     def _add(
-        self, candidates: Sequence[Any], evaluations: Sequence[Evaluation], *, count: bool = False
+        self,
+        candidates: Sequence[Any],
+        evaluations: Sequence[Evaluation],
+        *,
+        count: bool = False,
+        ids: Sequence[str | None] | None = None,
+        fates: list[str] | None = None,
     ) -> tuple[np.ndarray, int]:
         if len(candidates) != len(evaluations):
             raise ValueError(f"got {len(candidates)} candidates but {len(evaluations)} evaluations")
@@ -285,7 +326,11 @@ class Archive:
         keep = [i for i, e in enumerate(evaluations) if e.valid]
         if not keep:
             return status, 0
-        fields = self.fields([candidates[i] for i in keep], [evaluations[i] for i in keep])
+        fields = self.fields(
+            [candidates[i] for i in keep],
+            [evaluations[i] for i in keep],
+            ids=None if ids is None else [ids[i] for i in keep],
+        )
         cells = np.asarray(self._archive.index_of(fields["measures"]))
         touched, where = np.unique(cells, return_inverse=True)
         before = self._cell_objective[touched]
@@ -297,6 +342,12 @@ class Archive:
         after = np.where(np.isnan(before) | (best > before), best, before)
         self._cell_objective[touched] = after
         changed = ~((before == after) | (np.isnan(before) & np.isnan(after)))
+        if ids is None:
+            self._id_table = None  # rebuilt in full when next asked for
+        elif changed.any():
+            self._note_winners(
+                keep, ids, fates, fields, status[keep], changed, touched, where.ravel(), before
+            )
         if changed.any():
             self._version += 1
             old, new = before[changed], after[changed]
@@ -304,6 +355,46 @@ class Archive:
             self._objective_sum.replace(old, new)
             self._score_sum.replace(old - self.qd_score_offset, new - self.qd_score_offset)
         return status, int(np.count_nonzero(changed)) if count else 0
+
+    def _note_winners(self, keep, ids, fates, fields, status, changed, touched, where, before):
+        """After an add with lineage ids: each changed cell's new elite gives its row the
+        fate ``new`` or ``improved`` and replaces the cell's old elite in the identity
+        table of :meth:`lineage_ids_of`.
+
+        A changed cell with one row that pyribs reports added has that row as its elite;
+        only cells where several rows of the batch report added (pyribs' status says a
+        row beat the old elite, not that it won the cell) are read back from the archive.
+        """
+        rows = np.flatnonzero(changed[where] & (status > 0))  # kept rows, changed cells
+        cells = touched[where[rows]]
+        unique, counts = np.unique(cells, return_counts=True)
+        raced = unique[counts > 1]
+        read: dict[int, tuple[Any, Any]] = {}
+        if len(raced):
+            which = rows[np.isin(cells, raced)]
+            _, stored = self._archive.retrieve(fields["measures"][which])
+            for cell, winner, solution in zip(
+                touched[where[which]].tolist(),
+                stored["lineage_id"],
+                stored["solution"],
+                strict=True,
+            ):
+                read[cell] = (winner, solution)
+        was_empty = np.isnan(before[where[rows]]).tolist()
+        table = self._id_table
+        for row, cell, empty in zip(rows.tolist(), cells.tolist(), was_empty, strict=True):
+            i = keep[row]
+            winner, solution = read.get(cell) or (ids[i], fields["solution"][row])
+            if winner != ids[i]:
+                continue
+            if fates is not None:
+                fates[i] = "new" if empty else "improved"
+            if table is not None and self._cell_candidate[cell] is not solution:
+                old = self._cell_candidate[cell]
+                if old is not None:
+                    table.pop(id(old), None)
+                table[id(solution)] = (solution, winner)
+                self._cell_candidate[cell] = solution
 
     def _resync(self) -> None:
         """Rebuild what :meth:`_add` keeps up to date from the pyribs archive itself, for
@@ -314,15 +405,26 @@ class Archive:
         self._objective_sum = _ExactSum.of(data["objective"])
         self._score_sum = _ExactSum.of(data["objective"] - self.qd_score_offset)
         self._version += 1
+        self._id_table = None
 
-    def fields(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> dict:
-        """The keyword arrays pyribs' ``add`` (and a Scheduler's ``tell``) take."""
+    def fields(
+        self,
+        candidates: Sequence[Any],
+        evaluations: Sequence[Evaluation],
+        *,
+        ids: Sequence[str | None] | None = None,
+    ) -> dict:
+        """The keyword arrays pyribs' ``add`` (and a Scheduler's ``tell``) take; ``ids``
+        are the candidates' lineage ids (None each when not given)."""
         return {
             "solution": object_array(list(candidates)),
             "objective": np.array([e.objective for e in evaluations], dtype=float),
             "measures": self.coordinates([e.measures for e in evaluations]),
             "raw_measures": object_array([tuple(e.measures) for e in evaluations]),
             "info": object_array([dict(e.info) for e in evaluations]),
+            "lineage_id": np.full(len(evaluations), None, dtype=object)
+            if ids is None
+            else np.array(list(ids), dtype=object).reshape(len(evaluations)),
         }
 
     def __len__(self) -> int:
@@ -348,6 +450,7 @@ class Archive:
                 bins=self._bins(tuple(data["raw_measures"][i]), int(data["index"][i])),
                 cell=int(data["index"][i]),
                 info=dict(data["info"][i]),
+                id=data["lineage_id"][i],
             )
             for i in order
         ]
@@ -395,6 +498,28 @@ class Archive:
             self._pool = (self._version, data["solution"][order])
         return self._pool[1]
 
+    def lineage_ids_of(self, groups: Sequence[Sequence[Any]]) -> list[list[str | None]]:
+        """The lineage ids of parent candidates drawn from this archive, group by group.
+
+        Parents are found by identity (the archive hands out the very objects it holds),
+        so any parent selection works unchanged; the lookup table is
+        kept up to date by each add (only the cells it changed), so a big archive costs
+        nothing per iteration. A parent that is not an elite here gets None.
+        """
+        if self._id_table is None:
+            data = self._archive.data(["index", "solution", "lineage_id"])
+            self._cell_candidate[:] = None
+            self._cell_candidate[data["index"]] = data["solution"]
+            self._id_table = {
+                id(solution): (solution, lineage_id)
+                for solution, lineage_id in zip(data["solution"], data["lineage_id"], strict=True)
+            }
+        table = self._id_table
+        return [
+            [None if (entry := table.get(id(parent))) is None else entry[1] for parent in group]
+            for group in groups
+        ]
+
     @property
     def stats(self) -> ArchiveStats:
         """num_elites, coverage, qd_score (with the explicit offset), obj_max, obj_mean.
@@ -434,6 +559,7 @@ class Archive:
                 "objective": e.objective,
                 "measures": list(e.measures),
                 "info": e.info,
+                **({"id": e.id} if e.id is not None else {}),
             }
             for e in self.elites()
         ]
@@ -445,7 +571,7 @@ class Archive:
             ValueError: A record is missing a field or holds a bad value; the message
                 names the record.
         """
-        candidates, evaluations = [], []
+        candidates, evaluations, ids = [], [], []
         for i, record in enumerate(records):
             try:
                 objective = float(record["objective"])
@@ -459,7 +585,11 @@ class Archive:
                 for measure, value in zip(self.measures, measures, strict=True):
                     if problem := measure.check(value):
                         raise ValueError(problem)
+                lineage_id = record.get("id")
+                if lineage_id is not None and not isinstance(lineage_id, str):
+                    raise ValueError(f"id {lineage_id!r} is not a string")
                 candidates.append(domain.decode(record["candidate"]))
+                ids.append(lineage_id)
                 evaluations.append(
                     Evaluation(
                         objective=objective, measures=measures, info=dict(record.get("info", {}))
@@ -470,7 +600,7 @@ class Archive:
                     f"archive record {i} is malformed: {type(error).__name__}: {error}"
                 ) from error
         before = len(self)
-        self.add(candidates, evaluations)
+        self._add(candidates, evaluations, ids=ids)
         if len(self) - before != len(records):
             lost = len(records) - (len(self) - before)
             raise ValueError(

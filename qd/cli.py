@@ -3,7 +3,8 @@
 Mistakes a user can fix (a bad config key, an unknown domain, a missing run) print
 one line on stderr and exit with status 2; they never show a traceback. A run stopped
 because the LM server keeps failing (the circuit breaker) says why and how to resume,
-and exits with status 75 (``EX_TEMPFAIL``: try again later).
+and exits with status 75 (``EX_TEMPFAIL``: try again later); one stopped at its LM
+budget (``lm.max_cost``, ``lm.max_tokens``) is checkpointed and exits with status 3.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ app = typer.Typer(
 err = Console(file=sys.stderr)
 USAGE_ERROR = 2
 LM_UNAVAILABLE = 75  # sysexits' EX_TEMPFAIL: the run is checkpointed; resume later
+BUDGET_SPENT = 3  # lm.max_cost or lm.max_tokens reached: checkpointed; resume with a raised one
 
 
 def fail(message: str) -> typer.Exit:
@@ -84,6 +86,11 @@ def _execute(
             f"free some space, then continue with: qd resume {run.path}"
         ) from None
     except Exception as error:
+        if _budget_spent(error):
+            if bar:
+                bar.close()
+            err.print(f"stopped: {error}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(BUDGET_SPENT) from None
         if not _lm_unavailable(error):
             raise
         if bar:
@@ -254,6 +261,12 @@ def _lm_unavailable(error: BaseException) -> bool:
     """Whether ``error`` is the LM's open circuit breaker (no import if no LM was used)."""
     errors = sys.modules.get("qd.lm.errors")
     return errors is not None and isinstance(error, errors.LMUnavailableError)
+
+
+def _budget_spent(error: BaseException) -> bool:
+    """Whether ``error`` is a run stopped at its LM budget (``qd.lm.budget``)."""
+    budget = sys.modules.get("qd.lm.budget")
+    return budget is not None and isinstance(error, budget.LMBudgetSpent)
 
 
 def _axis(measure) -> str:

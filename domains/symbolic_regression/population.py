@@ -44,6 +44,7 @@ from domains.symbolic_regression.primitives import (
     to_infix,
 )
 from qd.domain import Evaluation, Operator
+from qd.search.population import Bred
 
 PHENOTYPE_DECIMALS = 6
 """Outputs are rounded to this many decimals before hashing, so float noise between two
@@ -281,8 +282,10 @@ class MateChoiceRegression(SymbolicRegression):
         pairs = PAIRS[self.method](
             population, n, self.tournament_size, fitness=fitness, rng=rng, **options
         )
+        pairs = pairs.tolist()
         with deap_random(int(rng.integers(2**63))):
-            return [self.vary(population[a], population[b]) for a, b in pairs.tolist()]
+            children = [self.vary(population[a], population[b]) for a, b in pairs]
+        return Bred(children, pairs)  # the parents, for the run's lineage
 
     def population_metrics(
         self, population: Sequence[Individual], evaluations: Sequence[Evaluation]

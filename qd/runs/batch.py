@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from qd.runs.config import parse_config
-from qd.search.evaluation import import_distributed
 from qd.runs.directory import RunDirectory, atomic_write
 from qd.runs.lifecycle import execute, start
+from qd.search.evaluation import import_distributed
 
 TIMING_KEYS = ("seconds",)
 """Left out of results: wall times differ between two runs of the same seed."""

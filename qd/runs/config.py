@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from qd.domain import Domain
+from qd.lm.budget import Price
 from qd.lm.settings import LMOptions
 from qd.registry import UnknownDomainError, load_domain_class
 from qd.schema import did_you_mean, explain
@@ -77,6 +78,11 @@ class SearchConfig(_Section):
     loop: Literal["map_elites", "population"] = "map_elites"
     parents: str = "uniform"
     elitism: int = Field(0, ge=0, description="individuals kept per generation")
+    lineage: Literal["all", "archive", "off"] = Field(
+        "all",
+        description='"all" (every evaluated candidate), "archive" (only those that '
+        'entered the archive: every elite\'s ancestry, smaller) or "off"',
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchConfig:
@@ -98,6 +104,11 @@ class SearchConfig(_Section):
                 )
             if self.batch_size < 2:
                 raise ValueError("batch_size: a population needs at least 2 individuals")
+            if self.lineage == "archive":
+                raise ValueError(
+                    'lineage: "archive" keeps MAP-Elites ancestries whole, but a population\'s '
+                    'parents need not be in the archive; use "all" or "off"'
+                )
         if not self.elitism < self.batch_size:
             raise ValueError(f"elitism: must be in [0, batch_size), got {self.elitism}")
         if self.elitism and self.loop != "population":
@@ -130,6 +141,25 @@ class LMConfig(LMOptions):
     cache: bool = True
     embedding_base_url: str = ""  # empty: the completion server's, if embedding_model is set
     embedding_model: str = ""  # empty: the embedded all-MiniLM-L6-v2
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description='model name (or "*") -> {prompt, completion} USD per million tokens',
+    )
+    max_cost: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="US dollars at which the run stops, e.g. 2.5"
+    )
+    max_tokens: int | None = Field(
+        None, ge=1, description="prompt + completion tokens at which the run stops, e.g. 1000000"
+    )
+
+    @model_validator(mode="after")
+    def _priced(self) -> LMConfig:
+        if self.max_cost is not None and not self.prices:
+            raise ValueError(
+                "max_cost: needs a price table, e.g. [lm.prices.my-model] prompt = 0.15, "
+                'completion = 0.6 (USD per million tokens; "*" for any model)'
+            )
+        return self
 
 
 class ExperimentConfig(_Section):

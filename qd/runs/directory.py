@@ -42,6 +42,7 @@ RUN_FILES = (
     "config.toml",
     "metrics.jsonl",
     "events.jsonl",
+    "lineage.jsonl",
     "archive-*.json",
     f"{LM_CACHE}*",
     LOCK_NAME,
@@ -75,6 +76,11 @@ class RunDirectory:
     @property
     def events_path(self) -> Path:
         return self.path / "events.jsonl"
+
+    @property
+    def lineage_path(self) -> Path:
+        """Every evaluated candidate's id, parents, operator and fate (qd.runs.lineage)."""
+        return self.path / "lineage.jsonl"
 
     def create(self, config: ExperimentConfig, *, force: bool = False) -> None:
         """Make the directory and write the resolved config.
@@ -219,11 +225,17 @@ class RunDirectory:
             old.unlink(missing_ok=True)
         return path
 
-    def append(self, path: Path, rows: list[dict[str, Any]]) -> None:
+    def append(self, path: Path, rows: list[dict[str, Any]], *, compact: bool = False) -> None:
+        """Append rows as JSON lines; ``compact`` drops the spaces after separators (the
+        lineage file, one line per evaluated candidate, is the big one)."""
         if rows:
+            separators = (",", ":") if compact else None
             try:
                 with path.open("a") as handle:
-                    handle.writelines(json.dumps(row, default=_json_default) + "\n" for row in rows)
+                    handle.writelines(
+                        json.dumps(row, default=_json_default, separators=separators) + "\n"
+                        for row in rows
+                    )
             except OSError as error:
                 raise _naming(error, path) from error
 
@@ -248,10 +260,26 @@ class RunDirectory:
         return self.read_jsonl(self.events_path)
 
     def truncate_logs(self, iteration: int) -> None:
-        """Drop log rows written after ``iteration`` (they will be written again)."""
+        """Drop log rows written after ``iteration`` (they will be written again).
+
+        The lineage file too: its ids are ``"<iteration>-<index>"``, so the iterations
+        run again after a resume write the same ids, and cutting the file back to the
+        checkpoint is what keeps every id once (a kill may have left rows of later
+        iterations). Its lines are kept as they are, not parsed and dumped again.
+        """
         for path in (self.metrics_path, self.events_path):
             rows = [r for r in self.read_jsonl(path) if r.get("iteration", 0) <= iteration]
             atomic_write(path, "".join(json.dumps(r) + "\n" for r in rows))
+        if self.lineage_path.exists():
+            kept = []
+            for line in self.lineage_path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # torn by the kill
+                if isinstance(row, dict) and row.get("iteration", 0) <= iteration:
+                    kept.append(line + "\n")
+            atomic_write(self.lineage_path, "".join(kept))
 
 
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

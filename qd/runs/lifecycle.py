@@ -23,16 +23,16 @@ from typing import Any
 import numpy as np
 
 from qd.archive import Archive
+from qd.domain import Domain
 from qd.runs.checkpoints import Checkpoint, CheckpointError
 from qd.runs.config import ConfigError, ExperimentConfig, apply_override, parse_config
-from qd.domain import Domain
-from qd.search.evaluation import make_evaluator
-from qd.search.loop import Loop
-from qd.search.population import PopulationSearch
-from qd.runs.preflight import build_archive, check_evaluation, lm_settings, preflight
 from qd.runs.directory import LM_CACHE, RunDirectory, RunError
 from qd.runs.log import RunLogger
+from qd.runs.preflight import build_archive, check_evaluation, lm_settings, preflight
+from qd.search.evaluation import make_evaluator
+from qd.search.loop import Loop
 from qd.search.map_elites import Search
+from qd.search.population import PopulationSearch
 
 __all__ = ["execute", "lm_metrics", "load_archive", "open_run_lm", "start"]
 
@@ -326,12 +326,23 @@ def lm_metrics(lm: Any) -> dict[str, Any]:
 
 
 def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loop:
+    budget = None
+    if lm is not None:  # cost per iteration and the run's LM budgets (qd.lm.budget)
+        from qd.lm.budget import Budget
+
+        budget = Budget(
+            lm,
+            prices=config.lm.prices,
+            max_cost=config.lm.max_cost,
+            max_tokens=config.lm.max_tokens,
+        )
     logger = RunLogger(
         run,
         domain,
         checkpoint_every=config.search.checkpoint_every,
-        extra_metrics=(lambda: lm_metrics(lm)) if lm is not None else None,
+        extra_metrics=(lambda: {**lm_metrics(lm), **budget.metrics()}) if budget else None,
         lm_state=lm.state if lm is not None else None,
+        lineage=config.search.lineage,
     )
     settings = config.evaluation
     try:
@@ -357,6 +368,8 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loo
     try:
         with _graceful_interrupt() as stop_requested:
             while search.iteration < config.search.iterations:
+                if budget is not None and (why := budget.spent()):
+                    _stop_for_budget(run, logger, search, why)
                 search.step()
                 if stop_requested():
                     logger.checkpoint(search)
@@ -375,6 +388,24 @@ def _search(run, config, domain, archive, rng, checkpoint, callbacks, lm) -> Loo
     return search
 
 
+def _stop_for_budget(run: RunDirectory, logger: RunLogger, search: Loop, why: str) -> None:
+    """Checkpoint the last whole iteration, log a ``budget_spent`` event and stop.
+
+    Raises:
+        LMBudgetSpent: Always; its message says how to go on.
+    """
+    from qd.lm.budget import LMBudgetSpent
+
+    if search.iteration:
+        logger.checkpoint(search)
+    row = {"event": "budget_spent", "time": time.time(), "iteration": search.iteration}
+    run.append(run.events_path, [{**row, "reason": why}])
+    raise LMBudgetSpent(
+        f"{why} after iteration {search.iteration}, which is checkpointed; to go on, raise "
+        f"the budget: qd resume {run.path} --set lm.max_cost=... (or lm.max_tokens=...)"
+    )
+
+
 def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Loop:
     """The configured loop (MAP-Elites, or the generational population loop), restored
     to the checkpoint's state when resuming."""
@@ -391,6 +422,7 @@ def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Loop:
             evaluator=evaluator,
             iteration=iteration,
             evaluations=evaluations,
+            lineage=config.search.lineage != "off",
         )
     else:
         try:
@@ -404,6 +436,7 @@ def _make_search(config, domain, archive, rng, checkpoint, evaluator) -> Loop:
                 parents=config.search.parents,
                 iteration=iteration,
                 evaluations=evaluations,
+                lineage=config.search.lineage != "off",
             )
         except ValueError as error:
             raise ConfigError(f"search.parents: {error}") from None

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from qd.runs.checkpoints import Checkpoint
 from qd.domain import Domain
-from qd.search.loop import IterationResult, Loop
 from qd.metrics.scores import vendi_score_of_features
+from qd.runs.checkpoints import Checkpoint
 from qd.runs.directory import RunDirectory
+from qd.search.loop import IterationResult, Loop
 
 __all__ = ["RunLogger"]
 
@@ -35,12 +35,14 @@ class RunLogger:
         checkpoint_every: int,
         extra_metrics: Callable[[], dict[str, Any]] | None = None,
         lm_state: Callable[[], dict[str, Any]] | None = None,
+        lineage: str = "all",
     ) -> None:
         self.run = run
         self.domain = domain
         self.checkpoint_every = checkpoint_every
         self.extra_metrics = extra_metrics
         self.lm_state = lm_state  # kept in checkpoints, so `qd resume` continues LM counters
+        self.lineage = lineage  # "all", "archive" (entered the archive only) or "off"
         self.has_features = type(domain).features is not Domain.features
         # cell -> (candidate, its features): only new elites are asked for features,
         # which may be costly (symbolic regression evaluates the formula again).
@@ -73,12 +75,22 @@ class RunLogger:
                 for candidate, evaluation in result.invalid
             ],
         )
+        if result.lineage is not None and self.lineage != "off":
+            self._write_lineage(result)
         extra = self.extra_metrics() if self.extra_metrics else {}
         diversity = self._vendi(search) if self.has_features else {}
         own = self.domain.run_metrics()
         self.run.append(self.run.metrics_path, [{**result.metrics(), **diversity, **own, **extra}])
         if result.iteration % self.checkpoint_every == 0:
             self.checkpoint(search)
+
+    def _write_lineage(self, result: IterationResult) -> None:
+        """Append the iteration's lineage records, one compact JSON line each."""
+        assert result.lineage is not None
+        rows = result.lineage.rows()
+        if self.lineage == "archive":
+            rows = [r for r in rows if r["fate"] in ("new", "improved")]
+        self.run.append(self.run.lineage_path, rows, compact=True)
 
     def checkpoint(self, search: Loop) -> Path:
         centroids = search.archive.centroids

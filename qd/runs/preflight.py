@@ -14,8 +14,8 @@ import socket
 from urllib.parse import urlsplit
 
 from qd.archive import Archive
-from qd.runs.config import ConfigError, ExperimentConfig
 from qd.domain import Domain
+from qd.runs.config import ConfigError, ExperimentConfig
 from qd.search.evaluation import make_evaluator
 from qd.search.parents import resolve_parents
 

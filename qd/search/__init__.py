@@ -8,11 +8,22 @@ the generational population loop of the mate-choice study
 (:mod:`qd.search.population`). :mod:`qd.search.evaluation` runs a batch's evaluations
 in process, in a process pool or on Dask, and is the only place that knows which;
 :mod:`qd.search.novelty` drops near-duplicate children before they cost a judge call.
+Every step also says where each candidate came from (:class:`~qd.search.loop.Lineage`:
+ids, parents, operator, fate), which :mod:`qd.runs` writes as the run's lineage.
 Nothing here knows about run directories: :mod:`qd.runs` builds a loop and records it.
 """
 
-from qd.search.loop import Callback, IterationResult, Loop, LoopOptions
+from qd.search.loop import Callback, IterationResult, Lineage, Loop, LoopOptions
 from qd.search.map_elites import Search
-from qd.search.population import PopulationSearch
+from qd.search.population import Bred, PopulationSearch
 
-__all__ = ["Callback", "IterationResult", "Loop", "LoopOptions", "PopulationSearch", "Search"]
+__all__ = [
+    "Bred",
+    "Callback",
+    "IterationResult",
+    "Lineage",
+    "Loop",
+    "LoopOptions",
+    "PopulationSearch",
+    "Search",
+]

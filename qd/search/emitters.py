@@ -61,13 +61,26 @@ class OperatorEmitter(EmitterBase):
         self.batch_size = int(batch_size)
         self.rng = rng
         self.parents = parents
+        self.last_operator = "initial"
+        self.last_parents: list[list[Any]] | None = []
+        self.last_count = 0
 
     def ask(self) -> np.ndarray:
+        """``batch_size`` candidates; afterwards :attr:`last_operator` names what made
+        them and :attr:`last_parents` holds each child's parents (the candidate objects,
+        so the loop can look up their lineage ids): ``[]`` per initial candidate, None
+        when the operator picked its own parents (``Operator.batch``)."""
         if self.candidate_archive.empty:
-            return object_array(list(self.initial(self.batch_size, self.rng)))
-        if self.operator.batch is not None:
-            return object_array(list(self.operator.batch(self.batch_size, self.rng)))
-        groups = self.parents(self.candidate_archive)(
-            self.batch_size, self.operator.arity, self.rng
-        )
-        return object_array(self.operator.children(groups, self.rng))
+            self.last_operator, self.last_parents = "initial", []
+            children = list(self.initial(self.batch_size, self.rng))
+        elif self.operator.batch is not None:
+            self.last_operator, self.last_parents = self.operator.name, None
+            children = list(self.operator.batch(self.batch_size, self.rng))
+        else:
+            groups = self.parents(self.candidate_archive)(
+                self.batch_size, self.operator.arity, self.rng
+            )
+            self.last_operator, self.last_parents = self.operator.name, groups
+            children = self.operator.children(groups, self.rng)
+        self.last_count = len(children)
+        return object_array(children)

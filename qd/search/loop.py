@@ -26,7 +26,55 @@ from qd.archive import Archive, ArchiveStats
 from qd.domain import Domain, Evaluation
 from qd.search.evaluation import Evaluator, InProcessEvaluator, cost, improved
 
-__all__ = ["Callback", "IterationResult", "Loop", "LoopOptions"]
+__all__ = ["Callback", "IterationResult", "Lineage", "Loop", "LoopOptions"]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Where one iteration's candidates came from and what became of them.
+
+    Kept as columns (one entry per candidate, in batch order) so the step only collects
+    lists; :meth:`rows` builds the per-candidate records when a callback writes them.
+
+    Attributes:
+        iteration: The iteration the candidates were made in (1-based).
+        ids: Each candidate's lineage id, ``"<iteration>-<index in batch>"``: unique in
+            a run and the same in every rerun of its seed, with no counter to save.
+        operators: The name of the operator that made each one (``"initial"`` for seed
+            candidates).
+        parents: Each one's parents' ids (``[]`` for seed candidates), or None when the
+            operator chose its parents itself and did not say which.
+        fates: One of :data:`qd.archive.FATES` per candidate.
+        evaluations: The evaluations (for the reasons of invalid candidates).
+    """
+
+    iteration: int
+    ids: list[str]
+    operators: list[str]
+    parents: list[list[str | None] | None]
+    fates: list[str]
+    evaluations: Sequence[Evaluation]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One JSON-able record per candidate: ``id``, ``iteration``, ``parents``,
+        ``operator``, ``fate`` and, for invalid or novelty-rejected ones, ``reason``."""
+        rows = []
+        for i, lineage_id in enumerate(self.ids):
+            row: dict[str, Any] = {
+                "id": lineage_id,
+                "iteration": self.iteration,
+                "parents": self.parents[i],
+                "operator": self.operators[i],
+                "fate": self.fates[i],
+            }
+            if not self.evaluations[i].valid:
+                row["reason"] = self.evaluations[i].invalid_reason
+            rows.append(row)
+        return rows
+
+
+Origins = tuple[list[str], list[list[str | None] | None]]
+"""Per proposed candidate: the operator's name, and its parents' lineage ids."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +89,8 @@ class IterationResult:
         invalid: ``(candidate, evaluation)`` pairs that could not be scored.
         seconds: Wall time of the iteration.
         extra: The loop's own numbers for the metrics line (a population's best).
+        lineage: Ids, parents, operators and fates of the candidates, or None when the
+            loop does not record lineage.
     """
 
     iteration: int
@@ -50,6 +100,7 @@ class IterationResult:
     invalid: list[tuple[Any, Evaluation]] = field(default_factory=list)
     seconds: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    lineage: Lineage | None = None
 
     def metrics(self) -> dict[str, Any]:
         """The flat record written as one line of ``metrics.jsonl``."""
@@ -76,6 +127,7 @@ class LoopOptions(TypedDict, total=False):
     callbacks: Sequence[Callback]
     iteration: int
     evaluations: int
+    lineage: bool
 
 
 class Loop(ABC):
@@ -89,6 +141,8 @@ class Loop(ABC):
         callbacks: Called as ``callback(loop, result)`` after each iteration.
         iteration: Iterations already done (non-zero when resuming).
         evaluations: Evaluations already done (non-zero when resuming).
+        lineage: Record each candidate's id, parents, operator and fate (True by
+            default); the archive keeps each elite's id.
     """
 
     def __init__(
@@ -106,10 +160,19 @@ class Loop(ABC):
         self.callbacks = list(options.get("callbacks", ()))
         self.iteration = int(options.get("iteration", 0))
         self.evaluations = int(options.get("evaluations", 0))
+        self.lineage = bool(options.get("lineage", True))
+        self.ids: list[str] = []
+        """The lineage ids of the last iteration's candidates (when recording lineage)."""
 
     @abstractmethod
     def propose(self) -> list[Any]:
         """This iteration's candidates, to be evaluated."""
+
+    def origins(self, candidates: list[Any]) -> Origins:
+        """Called right after :meth:`propose` when recording lineage: each candidate's
+        operator name and parents' ids. By default unknown (``"?"``, None); a loop that
+        knows says so."""
+        return ["?"] * len(candidates), [None] * len(candidates)
 
     def accept(self, candidates: list[Any], evaluations: list[Evaluation]) -> dict[str, Any]:
         """Keep what the loop needs of the evaluated candidates (after the archive took
@@ -120,9 +183,17 @@ class Loop(ABC):
         """Run one iteration and call the callbacks."""
         started = time.perf_counter()
         candidates = self.propose()
+        origins = self.origins(candidates) if self.lineage else None
         evaluations = self.evaluator.evaluate(candidates)
         candidates = improved(candidates, evaluations)
-        added = self.archive.add_counting(candidates, evaluations)
+        lineage = None
+        if origins is not None:
+            made = self.iteration + 1
+            self.ids = [f"{made}-{i}" for i in range(len(candidates))]
+            added, fates = self.archive.add_with_fates(candidates, evaluations, self.ids)
+            lineage = Lineage(made, self.ids, origins[0], origins[1], fates, evaluations)
+        else:
+            added = self.archive.add_counting(candidates, evaluations)
         extra = self.accept(candidates, evaluations)
         self.iteration += 1
         self.evaluations += cost(evaluations)
@@ -134,6 +205,7 @@ class Loop(ABC):
             invalid=[(c, e) for c, e in zip(candidates, evaluations, strict=True) if not e.valid],
             seconds=time.perf_counter() - started,
             extra=extra,
+            lineage=lineage,
         )
         for callback in self.callbacks:
             callback(self, result)

@@ -20,7 +20,7 @@ import numpy as np
 from qd.archive import Archive
 from qd.domain import Domain, Operator
 from qd.search.emitters import OperatorEmitter
-from qd.search.loop import Loop, LoopOptions
+from qd.search.loop import Loop, LoopOptions, Origins
 from qd.search.parents import ParentSelection, resolve_parents
 
 __all__ = ["Search"]
@@ -77,3 +77,20 @@ class Search(Loop):
     def propose(self) -> list[Any]:
         """Each emitter's children of archive elites (initial candidates while empty)."""
         return [child for emitter in self.emitters for child in emitter.ask()]
+
+    def origins(self, candidates: list[Any]) -> Origins:
+        """Each emitter's operator and the lineage ids of the parents it drew (looked up
+        in the archive by identity before the batch is added)."""
+        operators: list[str] = []
+        parents: list[list[str | None] | None] = []
+        for emitter in self.emitters:
+            n = emitter.last_count
+            operators += [emitter.last_operator] * n
+            groups = emitter.last_parents
+            if groups is None:
+                parents += [None] * n
+            elif not groups:
+                parents += [[] for _ in range(n)]
+            else:
+                parents += self.archive.lineage_ids_of(groups)
+        return operators, parents

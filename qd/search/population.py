@@ -32,11 +32,31 @@ import numpy as np
 
 from qd.archive import Archive
 from qd.domain import Domain, Evaluation, Operator
-from qd.search.loop import Loop, LoopOptions
+from qd.search.loop import Loop, LoopOptions, Origins
 
-__all__ = ["Breed", "PopulationSearch", "tournament_breed"]
+__all__ = ["Bred", "Breed", "PopulationSearch", "tournament_breed"]
 
 Breed = Callable[[Sequence[Any], Sequence[Evaluation], int, np.random.Generator], list[Any]]
+
+
+class Bred(list):
+    """The children a ``breed`` step returns, saying who their parents were.
+
+    A plain list works as a breed's result too; returning a :class:`Bred` lets the loop
+    record each child's parents in the lineage (a plain list's children have unknown
+    parents there).
+
+    Args:
+        children: The children, in order.
+        parents: For each child, the indices of its parents in the population passed
+            to ``breed``.
+    """
+
+    def __init__(self, children: Sequence[Any], parents: Sequence[Sequence[int]]) -> None:
+        super().__init__(children)
+        if len(parents) != len(self):
+            raise ValueError(f"{len(self)} children but {len(parents)} parent lists")
+        self.parents = [list(map(int, group)) for group in parents]
 
 
 def tournament_breed(operator: Operator, *, tournsize: int = 3) -> Breed:
@@ -48,14 +68,15 @@ def tournament_breed(operator: Operator, *, tournsize: int = 3) -> Breed:
 
     def breed(population, evaluations, n, rng):
         fitness = np.array([e.objective if e.valid else -np.inf for e in evaluations])
-        children = []
+        children, chosen = [], []
         for _ in range(n):
             entrants = rng.integers(len(population), size=(operator.arity, tournsize))
             winners = entrants[np.arange(operator.arity), np.argmax(fitness[entrants], axis=1)]
             parents = [population[i] for i in winners]
             offspring = operator(parents, rng)
             children.append(offspring[0] if offspring else parents[0])
-        return children
+            chosen.append(winners.tolist())
+        return Bred(children, chosen)
 
     return breed
 
@@ -106,6 +127,9 @@ class PopulationSearch(Loop):
         self.population: list[Any] = []
         self.population_evaluations: list[Evaluation] = []
         self._kept: tuple[list[Any], list[Evaluation]] = ([], [])
+        self.population_ids: list[str | None] = []
+        self._kept_ids: list[str | None] = []
+        self._origins: Origins = ([], [])
 
     def propose(self) -> list[Any]:
         """The first generation from ``initial``; later ones bred from the population,
@@ -116,27 +140,43 @@ class PopulationSearch(Loop):
                     f"generation {self.iteration} has no population; restore the "
                     "checkpoint's state (restore_state) before stepping"
                 )
-            self._kept = ([], [])
-            return list(self.domain.initial(self.population_size, self.rng))
+            self._kept, self._kept_ids = ([], []), []
+            children = list(self.domain.initial(self.population_size, self.rng))
+            self._origins = (["initial"] * len(children), [[] for _ in children])
+            return children
         order = self._ranked()[: self.elitism]
         self._kept = (
             [self.population[i] for i in order],
             [self.population_evaluations[i] for i in order],
         )
-        return list(
-            self.breed(
-                self.population,
-                self.population_evaluations,
-                self.population_size - self.elitism,
-                self.rng,
-            )
+        ids = self.population_ids
+        self._kept_ids = [ids[i] for i in order] if ids else [None] * len(order)
+        bred = self.breed(
+            self.population,
+            self.population_evaluations,
+            self.population_size - self.elitism,
+            self.rng,
         )
+        parents: list[list[str | None] | None]
+        if isinstance(bred, Bred) and ids:
+            parents = [[ids[i] for i in group] for group in bred.parents]
+        else:
+            parents = [None] * len(bred)
+        self._origins = (["breed"] * len(bred), parents)
+        return list(bred)
+
+    def origins(self, candidates: list[Any]) -> Origins:
+        """``initial`` or ``breed``, and the parents a :class:`Bred` names."""
+        return self._origins
 
     def accept(self, candidates: list[Any], evaluations: list[Evaluation]) -> dict[str, Any]:
         """The kept elite and the children are the next population."""
         kept, kept_evaluations = self._kept
         self.population = kept + list(candidates)
         self.population_evaluations = kept_evaluations + list(evaluations)
+        self.population_ids = (
+            self._kept_ids + list(self.ids) if self.lineage else [None] * len(self.population)
+        )
         return self._metrics()
 
     def _ranked(self) -> list[int]:
@@ -165,9 +205,13 @@ class PopulationSearch(Loop):
                     "measures": list(evaluation.measures),
                     "info": evaluation.info,
                     "invalid_reason": evaluation.invalid_reason,
+                    **({"id": lineage_id} if lineage_id is not None else {}),
                 }
-                for candidate, evaluation in zip(
-                    self.population, self.population_evaluations, strict=True
+                for candidate, evaluation, lineage_id in zip(
+                    self.population,
+                    self.population_evaluations,
+                    self.population_ids or [None] * len(self.population),
+                    strict=True,
                 )
             ]
         }
@@ -183,10 +227,11 @@ class PopulationSearch(Loop):
             raise ValueError(
                 "the checkpoint holds no population (was it written by a MAP-Elites run?)"
             )
-        population, evaluations = [], []
+        population, evaluations, ids = [], [], []
         for i, record in enumerate(records):
             try:
                 population.append(self.domain.decode(record["candidate"]))
+                ids.append(record.get("id"))
                 reason = record.get("invalid_reason")
                 evaluations.append(
                     Evaluation(
@@ -199,3 +244,4 @@ class PopulationSearch(Loop):
             except (KeyError, TypeError, ValueError) as error:
                 raise ValueError(f"population record {i} is malformed: {error}") from error
         self.population, self.population_evaluations = population, evaluations
+        self.population_ids = ids

@@ -27,6 +27,7 @@ import tomli_w
 from qd.runs.config import ExperimentConfig, parse_config
 from qd.runs.directory import LM_CACHE, RunDirectory
 from qd.runs.lifecycle import execute, start
+from qd.runs.lineage import lineage_records
 from qd.testing._compare import json_diff
 from qd.testing._report import CheckFailed, CheckSkipped, DomainCheckError, DomainCheckReport
 
@@ -154,8 +155,8 @@ cache hits) legitimately differ between runs."""
 
 
 def final_archive(run: RunDirectory) -> dict[str, Any]:
-    """The newest checkpoint's iteration, evaluations and elite records, and the search's
-    metrics line by line."""
+    """The newest checkpoint's iteration, evaluations and elite records (with their
+    lineage ids), the search's metrics line by line, and the lineage file."""
     checkpoint = run.latest_checkpoint()
     if checkpoint is None:
         raise CheckFailed(f"{run.path} wrote no checkpoint")
@@ -164,13 +165,18 @@ def final_archive(run: RunDirectory) -> dict[str, Any]:
         "evaluations": checkpoint.evaluations,
         "records": checkpoint.records,
         "metrics": [{k: row.get(k) for k in SEARCH_METRICS} for row in run.metrics()],
+        "lineage": list(lineage_records(run.path)),
     }
 
 
 def _require_equal(reference: dict[str, Any], other: dict[str, Any], how: str) -> None:
     if json.dumps(reference, sort_keys=True) == json.dumps(other, sort_keys=True):
         return
-    where = json_diff(reference, other, "run", exact=True) or "somewhere"
+    # The archive and metrics first: where a run first went another way is said best
+    # there; the lineage (which differs as soon as anything does) only if they agree.
+    first = {k: v for k, v in reference.items() if k != "lineage"}
+    where = json_diff(first, {k: v for k, v in other.items() if k != "lineage"}, "run", exact=True)
+    where = where or json_diff(reference, other, "run", exact=True) or "somewhere"
     raise CheckFailed(
         f"the run {how} differs from the reference run at {where}: draw every random "
         "choice from the rng a call is given, keep no state between calls, and make "

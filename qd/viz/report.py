@@ -78,6 +78,7 @@ def write_report(
                 + ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in usage.items()),
                 "",
             ]
+    lines += _cost_lines(metrics, config)
     elites = archive.elites()
     flags = _flag_counts(elites)
     if flags:
@@ -193,6 +194,32 @@ def _flag_counts(elites: list[Elite]) -> dict[str, int]:
 
 def _options(options: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in options.items()) or "defaults"
+
+
+def _cost_lines(metrics: list[dict[str, Any]], config: Any) -> list[str]:
+    """The run's LM tokens and, with a price table, its cost and the budgets set."""
+    last = metrics[-1] if metrics else {}
+    if "lm" not in last and "lm_cost" not in last:
+        return []
+    tokens = sum(
+        int((last.get(key) or {}).get(part, 0))
+        for key in ("lm", "embeddings")
+        for part in ("prompt_tokens", "completion_tokens")
+    )
+    line = f"LM tokens (whole run): {tokens:,}"
+    if last.get("lm_cost") is not None:
+        costs = [m["lm_cost_iteration"] for m in metrics if "lm_cost_iteration" in m]
+        line += f"; cost ${last['lm_cost']:.4f}"
+        if costs:
+            line += f" (${max(costs):.4f} at most in one iteration)"
+    budgets = []
+    if config.lm.max_cost is not None:
+        budgets.append(f"max_cost ${config.lm.max_cost:g}")
+    if config.lm.max_tokens is not None:
+        budgets.append(f"max_tokens {config.lm.max_tokens:,}")
+    if budgets:
+        line += "; budget: " + ", ".join(budgets)
+    return [line, ""]
 
 
 def _fmt(value: Any) -> str:
