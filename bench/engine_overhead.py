@@ -8,8 +8,10 @@ elites and the same batch sizes:
 - **qd-engine**: ``qd.search.Search`` over a ``Domain`` doing the same thing through
   our ``OperatorEmitter``, evaluator, ``Archive`` and callbacks (none), with the
   operator vectorised over the batch (``Operator(many=...)``), as GaussianEmitter is.
-- **qd-per-child**: the same, with the operator called once per child (``fn`` only),
-  as most domains' operators are (trees, texts).
+- **qd-no-lineage**: the same with ``lineage=False`` (no ids, parents or fates kept for
+  ``lineage.jsonl``).
+- **qd-per-child**: the same as qd-engine, with the operator called once per child
+  (``fn`` only), as most domains' operators are (trees, texts).
 
 The evaluation itself costs almost nothing, so the times are the loops' own overhead.
 Rounds alternate between the two (the machine is noisy) and the ratio of medians is
@@ -113,12 +115,23 @@ def run_pyribs(iterations: int, emitters: int, batch: int, seed: int) -> tuple[f
 
 
 def run_engine(
-    iterations: int, emitters: int, batch: int, seed: int, *, vectorised: bool = True
+    iterations: int,
+    emitters: int,
+    batch: int,
+    seed: int,
+    *,
+    vectorised: bool = True,
+    lineage: bool = True,
 ) -> tuple[float, int]:
     domain = Sphere(vectorised=vectorised)
     archive = Archive(domain.measures)
     search = Search(
-        domain, archive, rng=np.random.default_rng(seed), batch_size=batch, emitters=emitters
+        domain,
+        archive,
+        rng=np.random.default_rng(seed),
+        batch_size=batch,
+        emitters=emitters,
+        lineage=lineage,
     )
     started = time.perf_counter()
     search.run(iterations)
@@ -133,13 +146,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     evaluations = args.iterations * args.emitters * args.batch
-    times: dict[str, list[float]] = {"pyribs": [], "qd-engine": [], "qd-per-child": []}
+    names = ("pyribs", "qd-engine", "qd-no-lineage", "qd-per-child")
+    times: dict[str, list[float]] = {name: [] for name in names}
     elites: dict[str, int] = {}
 
     def per_child(iterations: int, emitters: int, batch: int, seed: int) -> tuple[float, int]:
         return run_engine(iterations, emitters, batch, seed, vectorised=False)
 
-    loops = (("pyribs", run_pyribs), ("qd-engine", run_engine), ("qd-per-child", per_child))
+    def no_lineage(iterations: int, emitters: int, batch: int, seed: int) -> tuple[float, int]:
+        return run_engine(iterations, emitters, batch, seed, lineage=False)
+
+    loops = (
+        ("pyribs", run_pyribs),
+        ("qd-engine", run_engine),
+        ("qd-no-lineage", no_lineage),
+        ("qd-per-child", per_child),
+    )
     for round_ in range(args.rounds):
         for name, run in loops:
             seconds, elites[name] = run(args.iterations, args.emitters, args.batch, round_)
@@ -158,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = statistics.median(times["pyribs"])
     ratio = statistics.median(times["qd-engine"]) / base
     print(f"qd-engine / pyribs per evaluation: {ratio:.2f}x (target <= 2x)")
+    bare = statistics.median(times["qd-no-lineage"]) / base
+    print(f"qd-no-lineage (lineage=False: no ids, parents or fates kept) / pyribs: {bare:.2f}x")
     slower = statistics.median(times["qd-per-child"]) / base
     print(f"qd-per-child (operator called once per child, no many=) / pyribs: {slower:.2f}x")
     return 0
