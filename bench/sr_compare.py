@@ -115,11 +115,9 @@ MARK_START, MARK_END = markers("sr_compare")
 TOOLS: dict[str, Callable[[], Any]] = {
     "gplearn": GplearnTool,
     "pyoperon": PyoperonTool,
-    "qd-uniform": partial(QDTool, "qd-uniform", parents="uniform", constant_optimisation=False),
-    "qd-uniform-co": partial(
-        QDTool, "qd-uniform-co", parents="uniform", constant_optimisation=True
-    ),
-    "qd-pimp-co": partial(QDTool, "qd-pimp-co", parents="pimp", constant_optimisation=True),
+    "qd-uniform": partial(QDTool, "qd-uniform", parents="uniform", tune_constants=0),
+    "qd-uniform-co": partial(QDTool, "qd-uniform-co", parents="uniform", tune_constants=10),
+    "qd-pimp-co": partial(QDTool, "qd-pimp-co", parents="pimp", tune_constants=10),
 }
 """Every tool by name, in table order; a value makes a fresh, unfitted adapter."""
 

@@ -29,6 +29,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import subprocess
@@ -113,7 +114,12 @@ def worker(problem: str, tuning: bool, budget: int, components: bool) -> dict[st
     from domains.symbolic_regression.estimator import QDSymbolicRegressor
 
     data = get_benchmark(problem).make_data(0)
-    options = {"constant_optimisation": tuning}
+    # the setting's name before and after it became one name (an older --baseline)
+    names = inspect.signature(QDSymbolicRegressor).parameters
+    if "tune_constants" in names:
+        options: dict[str, Any] = {"tune_constants": 10 if tuning else 0}
+    else:
+        options = {"constant_optimisation": tuning}
     QDSymbolicRegressor(max_evaluations=300, random_state=1, **options).fit(
         data.X_train, data.y_train
     )  # warm-up: numba loads its kernels

@@ -196,7 +196,7 @@ class QDTool:
     Args:
         name: Tool name in tables and JSON.
         **params: Estimator parameters other than the budget and the seed (``parents``,
-            ``constant_optimisation``, ...); none means the estimator's defaults.
+            ``tune_constants``, ...); none means the estimator's defaults.
     """
 
     def __init__(self, name: str, **params: Any) -> None:

@@ -28,16 +28,16 @@ from domains.symbolic_regression.estimator import QDSymbolicRegressor
 FIXTURE = Path(__file__).parent / "data" / "sr_fingerprint.json"
 EVALUATIONS = 2_000
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
-    "koza-1": ("koza-1", {"constant_optimisation": False}),
+    "koza-1": ("koza-1", {"tune_constants": 0}),
     "koza-1 tuned": ("koza-1", {}),
-    "pagie-1": ("pagie-1", {"constant_optimisation": False}),
+    "pagie-1": ("pagie-1", {"tune_constants": 0}),
     "pagie-1 tuned": ("pagie-1", {}),
     "vladislavleva-5 tuned, nonlinear x variables": (
         "vladislavleva-5",
         {"descriptors": ("nonlinear", "variables")},
     ),
     "koza-1 pimp tuned": ("koza-1", {"parents": "pimp"}),
-    "koza-1 no pole check": ("koza-1", {"pole_check": False, "constant_optimisation": False}),
+    "koza-1 no pole check": ("koza-1", {"pole_check": False, "tune_constants": 0}),
 }
 
 

@@ -70,8 +70,9 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         p_crossover: Chance a child comes from crossover (the rest: mutation).
         p_constant: Chance a child comes from redrawing one constant.
         linear_scaling: Fit ``a + b * f(x)`` by least squares at every evaluation.
-        constant_optimisation: Tune each child's constants by least squares.
-        tuning_evaluations: Most formula calls one child's tuning may use.
+        tune_constants: Most formula calls the least-squares tuning of one child's
+            constants may use (counted in ``max_evaluations``); 0 turns tuning off. The
+            same name and meaning as the ``tune_constants`` key of a config.
         parents: Parent selection in the map: ``uniform``, ``fitness``
             (proportional), or ``pimp`` (mate choice by evolving ideal mates).
         pole_check: Reject formulas with a pole on the box of the training inputs.
@@ -111,8 +112,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         p_crossover: float = 0.5,
         p_constant: float = 0.1,
         linear_scaling: bool = True,
-        constant_optimisation: bool = True,
-        tuning_evaluations: int = 10,
+        tune_constants: int = 10,
         parents: str = "uniform",
         pole_check: bool = True,
         model_selection: str = "accuracy",
@@ -130,8 +130,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         self.p_crossover = p_crossover
         self.p_constant = p_constant
         self.linear_scaling = linear_scaling
-        self.constant_optimisation = constant_optimisation
-        self.tuning_evaluations = tuning_evaluations
+        self.tune_constants = tune_constants
         self.parents = parents
         self.pole_check = pole_check
         self.model_selection = model_selection
@@ -151,6 +150,10 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=3)
         if int(self.max_evaluations) < 1:
             raise ValueError(f"max_evaluations must be at least 1, got {self.max_evaluations}")
+        if int(self.tune_constants) < 0:
+            raise ValueError(
+                f"tune_constants must be 0 (no tuning) or more calls, got {self.tune_constants}"
+            )
         if self.parents not in PARENTS:
             raise ValueError(f"parents must be one of {list(PARENTS)}, got {self.parents!r}")
         if self.model_selection not in SELECTIONS:
@@ -208,7 +211,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             "max_size": int(self.max_size),
             "init_depth": tuple(self.init_depth),
             "linear_scaling": bool(self.linear_scaling),
-            "tune_constants": int(self.tuning_evaluations) if self.constant_optimisation else 0,
+            "tune_constants": int(self.tune_constants),
             "pole_check": bool(self.pole_check),
         }
         if self.parents == "pimp":
