@@ -192,12 +192,15 @@ def resume(
 def report(
     run_path: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
     top: Annotated[int, typer.Option(help="How many top elites to show.")] = 5,
+    figures: Annotated[
+        int, typer.Option(help="How many of the best elites get their picture in report.html.")
+    ] = 50,
 ) -> None:
-    """Write RUN/report.md with the archive heatmap, curves and top elites."""
+    """Write RUN/report.md (heatmap, curves, top elites) and RUN/report.html (the explorer)."""
     from qd.viz.report import write_report
 
     try:
-        page = write_report(run_path, top=top, notify=_warn)
+        page = write_report(run_path, top=top, html_figures=figures, notify=_warn)
     except (ConfigError, RunError) as error:
         raise fail(str(error)) from None
     typer.echo(f"wrote {page}")

@@ -21,6 +21,7 @@ from qd.metrics.scores import elites_vendi
 from qd.runs.directory import RunDirectory
 from qd.runs.lifecycle import load_archive
 from qd.viz import archive_heatmap, progress_curves, save_figure
+from qd.viz.explorer import FIGURES, PAGE, explorer_page
 
 FIGURES_DIR = "report"
 
@@ -30,15 +31,19 @@ def write_report(
     *,
     top: int = 5,
     spread: int = 6,
+    html_figures: int = FIGURES,
     notify: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write ``report.md`` and its PNGs into the run directory; returns the page's path.
+    """Write ``report.md`` and its PNGs, and ``report.html`` (:mod:`qd.viz.explorer`),
+    into the run directory; returns the markdown page's path.
 
     Args:
         run_path: The run directory.
         top: How many of the best elites to show.
         spread: How many elites from far-apart cells to show (what the map holds
             beyond its best corner); 0 for none.
+        html_figures: How many of the best elites get their rendered Figure embedded in
+            ``report.html`` (the others show their text).
         notify: Told of each newer checkpoint skipped because it cannot be read.
 
     Raises:
@@ -119,6 +124,9 @@ def write_report(
         lines += ["", "Details (status codes, causes) are in `events.jsonl`.", ""]
     page = run.path / "report.md"
     page.write_text("\n".join(lines))
+    title = f"Run {config.name}: {domain.name}, {checkpoint.iteration} iterations"
+    html_page = explorer_page(run, domain, archive, title=title, figures=html_figures)
+    (run.path / PAGE).write_text(html_page)
     return page
 
 
