@@ -147,3 +147,31 @@ def test_a_dataframes_column_names_name_the_variables_of_readable_formulas() -> 
     assert uses and not any(re.search(r"\bx[12]\b", text) for text in readable)
     assert "mass" in " ".join(m.latex() for m in model.models_)
     assert re.search(r"\bx[12]\b", str(model.best_))  # the tree itself keeps x1..xn
+
+
+def test_no_tuned_constant_runs_away_on_the_kinetic_energy_data() -> None:
+    # Unbounded, this fit's front held a constant of 7e23 (and its map one of 4e24,
+    # with 20,000 evaluations 1.6e42): tuning walked along flat directions of the fit.
+    from deap import gp
+
+    from domains.symbolic_regression.data import load_dataset
+    from domains.symbolic_regression.fitting import constant_bound
+
+    root = Path(__file__).resolve().parents[1]
+    data = load_dataset(root / "experiments/data/kinetic_energy.csv", target="energy_J")
+    model = QDSymbolicRegressor(max_evaluations=3000, random_state=0)
+    model.fit(data.X_train, data.y_train)
+    bound = constant_bound(data.X_train)
+
+    def largest(formula) -> float:
+        values = [
+            abs(float(node.value))
+            for node in formula.tree
+            if isinstance(node, gp.Terminal) and not isinstance(node.value, str)
+        ]
+        return max(values, default=0.0)
+
+    front = [model.models_[record["index"]] for record in model.pareto_front_]
+    assert front and max(largest(formula) for formula in front) <= bound
+    assert max(largest(formula) for formula in model.models_) <= bound
+    assert model.score(data.X_test, data.y_test) > 0.98  # and still a fit (0.991)

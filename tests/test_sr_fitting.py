@@ -6,7 +6,12 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression.domain import SymbolicRegression
-from domains.symbolic_regression.fitting import fit_tree, linear_scale, tune_constants
+from domains.symbolic_regression.fitting import (
+    constant_bound,
+    fit_tree,
+    linear_scale,
+    tune_constants,
+)
 from domains.symbolic_regression.marquardt import minimise
 from domains.symbolic_regression.primitives import decode_tree, encode_tree, make_pset
 from qd.archive import Archive
@@ -58,6 +63,53 @@ def test_tuning_counts_every_call_and_never_makes_a_formula_worse() -> None:
     assert 1 <= calls <= 12
     unchanged, none = tune_constants(tree("sin", "x1"), X, y, max_evaluations=12)
     assert none == 0 and encode_tree(unchanged) == ["sin", "x1"]  # nothing to tune
+
+
+def constants(formula: gp.PrimitiveTree) -> list[float]:
+    return [
+        abs(float(node.value))
+        for node in formula
+        if isinstance(node, gp.Terminal) and not isinstance(node.value, str)
+    ]
+
+
+def test_the_constant_bound_follows_the_scale_of_the_inputs() -> None:
+    assert constant_bound(X) == 1e3  # inputs in [-1, 1]
+    assert constant_bound(np.array([[0.5, -10.0], [2.0, 3.0]])) == 1e4
+    assert np.isclose(constant_bound(np.array([[1e-9], [2e-9]])), 1e3 / 2e-9)
+    assert constant_bound(np.array([[0.0, 0.5], [0.0, 1.0]])) == 1e3  # zeros say nothing
+
+
+def test_tuning_along_a_flat_direction_keeps_its_constants_bounded() -> None:
+    # y = x2 fitted by c1 * (x1 + c2 * x2): scaling absorbs c1 (a flat direction) and
+    # the fit only gets better as c2 -> inf. Unbounded, the optimiser drives c1 past
+    # 1e50 and c2 past 1e4; bounded, every constant stays within constant_bound(X).
+    rng = np.random.default_rng(0)
+    X2 = rng.uniform(-1.0, 1.0, size=(50, 2))
+    y = X2[:, 1]
+    start = decode_tree(["mul", 0.5, "add", "x1", "mul", 0.5, "x2"], make_pset(2))
+    runaway, _ = tune_constants(start, X2, y, max_evaluations=200, bound=np.inf)
+    assert max(constants(runaway)) > 1e50
+    bound = constant_bound(X2)
+    for budget in (10, 40, 200):
+        tuned, calls = tune_constants(start, X2, y, max_evaluations=budget)
+        assert max(constants(tuned)) <= bound and 1 <= calls <= budget
+        fit = fit_tree(start, X2, y, tuning_evaluations=budget)
+        assert max(constants(fit.tree)) <= bound
+        assert fit.error < fit_tree(start, X2, y).error  # still tuned, within the box
+    # Where the best constants lie inside the box, tuning still finds them.
+    target = 2.0 + 3.0 * np.sin(X2[:, 0] + 1.5 * X2[:, 1])
+    free = decode_tree(["sin", "add", "x1", "mul", 0.5, "x2"], make_pset(2))
+    inside = fit_tree(free, X2, target, tuning_evaluations=40)
+    assert inside.error < 1e-6 and abs(constants(inside.tree)[0] - 1.5) < 1e-4
+
+
+def test_marquardt_stays_inside_its_box() -> None:
+    # exp(-x) -> 0 only as x -> inf: the minimum is on the box's edge.
+    best, calls = minimise(lambda x: np.exp(-x), np.array([0.0]), max_calls=100, bound=7.0)
+    assert best[0] == 7.0 and calls <= 100
+    free, _ = minimise(lambda x: np.exp(-x), np.array([0.0]), max_calls=100)
+    assert free[0] > 7.0
 
 
 def test_a_search_keeps_tuned_formulas_and_counts_tuning_in_its_budget() -> None:

@@ -27,7 +27,13 @@ from domains.symbolic_regression.compiled import (
     run,
 )
 from domains.symbolic_regression.data import load_dataset
-from domains.symbolic_regression.fitting import Target, fit_tree, linear_scale, nrmse
+from domains.symbolic_regression.fitting import (
+    Target,
+    constant_bound,
+    fit_tree,
+    linear_scale,
+    nrmse,
+)
 from domains.symbolic_regression.formula import Formula, scaled_infix
 from domains.symbolic_regression.intervals import find_pole, find_pole_compiled
 from domains.symbolic_regression.primitives import (
@@ -164,6 +170,7 @@ class SymbolicRegression(Domain):
         self.pole_check = bool(pole_check)
         self._lows, self._highs = (np.asarray(b, dtype=float) for b in self.bounds)
         self._target = Target(self.data.y_train)
+        self._constant_bound = constant_bound(self.data.X_train)
         self.measures = tuple(self._measure(d) for d in self.descriptors)
 
     def __reduce__(self):
@@ -275,6 +282,7 @@ class SymbolicRegression(Domain):
                 tuning_evaluations=self.tune_constants,
                 program=program,
                 target=self._target,
+                bound=self._constant_bound,
             )
         except KeyError as missing:  # a tree built over another primitive set
             return Evaluation.invalid(

@@ -11,6 +11,8 @@ Two standard ways to stop GP from spending its search on numbers:
   SciPy's MINPACK is not), with ``a`` and ``b`` solved exactly inside each residual call
   (variable projection), as pyoperon tunes its coefficients. Every function call the
   optimiser makes is counted and the budget is never exceeded, so budgets compare.
+  Tuned constants stay in a box set by the inputs' scale (:func:`constant_bound`), so
+  none runs away along a flat direction of the fit.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from deap import gp
 from domains.symbolic_regression.compiled import Program, compile_tree, constants_runner
 from domains.symbolic_regression.marquardt import minimise
 
-__all__ = ["Fit", "Target", "fit_tree", "linear_scale", "nrmse", "tune_constants"]
+__all__ = [
+    "Fit",
+    "Target",
+    "constant_bound",
+    "fit_tree",
+    "linear_scale",
+    "nrmse",
+    "tune_constants",
+]
 
 SLOPE_FLOOR = 1e-12
 """Below this output spread a formula is a constant: its slope is 0, its intercept the
@@ -33,6 +43,33 @@ target's mean."""
 FAILED_RESIDUAL = 1e6
 """What a non-finite residual becomes inside the optimiser, which needs finite numbers;
 the step that produced it is then rejected as far worse than the start."""
+
+BOUND_FACTOR = 1e3
+"""Tuned constants stay within this many times the inputs' scale (:func:`constant_bound`)."""
+
+
+def constant_bound(X: np.ndarray) -> float:
+    """The largest magnitude constant tuning may give a constant, for inputs ``X``.
+
+    A constant that matters either sits beside a variable (``x + c``: about as large as
+    the inputs) or scales one (``c * x`` inside ``cos`` or ``exp``: about the inverse of
+    the inputs); the output's scale and offset are linear scaling's. So the bound is
+    :data:`BOUND_FACTOR` times the largest of 1, each input column's largest magnitude
+    ``s`` and its inverse ``1 / s`` (columns of zeros left out): 1e3 on inputs in
+    [-1, 1], 1e4 on inputs up to 10, 1e12 on inputs near 1e-9. A constant past it is one
+    running along a flat direction of the fit (``c1 * x1 + x2`` with ``c1 -> inf`` and
+    the slope ``-> 0``), which buys a last digit of error with an unreadable formula.
+
+    Args:
+        X: Inputs, shape ``(n, n_vars)``.
+    """
+    with np.errstate(all="ignore"):
+        magnitudes = np.abs(np.asarray(X, dtype=float)).max(axis=0, initial=0.0)
+        magnitudes = magnitudes[np.isfinite(magnitudes) & (magnitudes > 0)]
+        scale = max(
+            1.0, float(magnitudes.max(initial=1.0)), float((1.0 / magnitudes).max(initial=1.0))
+        )
+    return BOUND_FACTOR * scale
 
 
 def nrmse(prediction: np.ndarray, target: np.ndarray) -> float:
@@ -165,6 +202,7 @@ def tune_constants(
     *,
     max_evaluations: int,
     scaling: bool = True,
+    bound: float | None = None,
 ) -> tuple[gp.PrimitiveTree, int]:
     """A copy of ``tree`` whose constants minimise the squared error, and the calls used.
 
@@ -179,6 +217,8 @@ def tune_constants(
         max_evaluations: Most calls of the formula the optimiser may make (Jacobian
             estimates included).
         scaling: Solve ``a`` and ``b`` of linear scaling inside each call.
+        bound: Tuned constants stay in ``[-bound, bound]`` (default
+            ``constant_bound(X)``); constants already outside it move only inward.
     """
     if max_evaluations < 2 or not any(_is_constant(node) for node in tree):
         return tree, 0
@@ -189,7 +229,14 @@ def tune_constants(
         return tree, 0
     with np.errstate(all="ignore"):
         tuned, calls, _ = _tune(
-            tree, program, XT, Target(y), first, max_evaluations=max_evaluations, scaling=scaling
+            tree,
+            program,
+            XT,
+            Target(y),
+            first,
+            max_evaluations=max_evaluations,
+            scaling=scaling,
+            bound=constant_bound(X) if bound is None else bound,
         )
     return tuned, calls
 
@@ -208,6 +255,7 @@ def _tune(
     *,
     max_evaluations: int,
     scaling: bool,
+    bound: float,
 ) -> tuple[gp.PrimitiveTree, int, np.ndarray]:
     """:func:`tune_constants` for a tree with constants and finite outputs ``first`` (not
     checked), its compiled ``program`` and transposed inputs ``XT``; also returns the
@@ -246,6 +294,7 @@ def _tune(
             max_calls=max_evaluations,
             first=residual(first),
             residuals_many=residual_rows,
+            bound=bound,
         )
     finally:
         program.constants[:] = start
@@ -267,11 +316,12 @@ def fit_tree(
     tuning_evaluations: int = 0,
     program: Program | None = None,
     target: Target | None = None,
+    bound: float | None = None,
 ) -> Fit:
     """Score ``tree`` on ``(X, y)``; with a tuning budget, tune its constants first.
 
     The tuned tree is kept only when it fits better than the tree as it came, so tuning
-    never makes a formula worse.
+    never makes a formula worse; tuned constants lie in ``[-bound, bound]``.
 
     Args:
         tree: The formula.
@@ -283,6 +333,8 @@ def fit_tree(
             compiles each candidate once for the pole check, the fit and its
             descriptors); its constants are left as they came.
         target: ``Target(y)`` when the caller scores many formulas against ``y``.
+        bound: Tuned constants stay in ``[-bound, bound]``; default
+            ``constant_bound(X)`` (a caller fitting many formulas passes it once made).
 
     Raises:
         KeyError: The tree names a variable ``X`` does not have.
@@ -299,6 +351,7 @@ def fit_tree(
         # A finite error means finite outputs: tuning has somewhere to start from.
         has_constants = program.constants.size > 0
         if tuning_evaluations > 1 and has_constants and np.isfinite(error) and error > 0:
+            limit = constant_bound(X) if bound is None else bound
             tuned, calls, tuned_outputs = _tune(
                 tree,
                 program,
@@ -307,6 +360,7 @@ def fit_tree(
                 outputs,
                 max_evaluations=tuning_evaluations,
                 scaling=scaling,
+                bound=limit,
             )
             evaluations += calls
             tuned_fit = target.score(tuned_outputs, scaling)

@@ -34,6 +34,7 @@ def minimise(
     max_calls: int,
     first: np.ndarray | None = None,
     residuals_many: Callable[[np.ndarray], np.ndarray] | None = None,
+    bound: float = np.inf,
 ) -> tuple[np.ndarray, int]:
     """The parameters with the smallest sum of squared residuals found, and the calls used.
 
@@ -46,9 +47,13 @@ def minimise(
             ``(k, m)`` matrix equal to calling ``residuals`` row by row; when given, the
             ``n`` Jacobian columns come from one call of it (still counted as ``n``
             calls), so a compiled formula evaluates them without a Python loop.
+        bound: Every trial step is clipped to the box ``[-bound, bound]`` (projected
+            Levenberg-Marquardt), so no parameter leaves it along a flat direction;
+            a step the box cuts to nothing ends the search.
 
     Returns:
-        ``(x, calls)``: ``x`` is ``start`` when no step improved on it.
+        ``(x, calls)``: ``x`` is ``start`` when no step improved on it; inside the box
+        whenever it moved.
     """
     x = np.array(start, dtype=float)
     n = x.size
@@ -89,6 +94,11 @@ def minimise(
             if not np.isfinite(delta).all():
                 break
             trial = x + delta
+            if bound < np.inf and float(np.abs(trial).max()) > bound:
+                trial = np.clip(trial, -bound, bound)
+                delta = trial - x  # the step as taken, for the gain ratio
+                if not delta.any():
+                    break  # the box stops every coordinate: nowhere left to step
             trial_r = residuals(trial)
             calls += 1
             trial_cost = float(trial_r @ trial_r)
