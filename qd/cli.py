@@ -24,6 +24,7 @@ from qd.runs.config import ConfigError, load_config
 from qd.runs.directory import DISK_FULL, RunDirectory, RunError
 from qd.runs.lifecycle import changed_config, execute, start
 from qd.runs.lock import RunLockedError
+from qd.viz.explorer import FIGURES
 from qd.viz.progress import ProgressBar
 
 app = typer.Typer(
@@ -194,7 +195,7 @@ def report(
     top: Annotated[int, typer.Option(help="How many top elites to show.")] = 5,
     figures: Annotated[
         int, typer.Option(help="How many of the best elites get their picture in report.html.")
-    ] = 50,
+    ] = FIGURES,
 ) -> None:
     """Write RUN/report.md (heatmap, curves, top elites) and RUN/report.html (the explorer)."""
     from qd.viz.report import write_report
