@@ -1,13 +1,17 @@
 """``report.html`` in a real browser: headless Chromium (Debian's ``chromium`` package)
-driven by Playwright. Clicking a cell shows that elite; no console errors; nothing
-but the page's own file:// URL is requested."""
+driven by Playwright. Clicking a cell shows that elite; the checkpoint slider, the axis
+and the colour choices redraw the map; no console errors; nothing but the page's own
+file:// URL is requested."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,40 +34,112 @@ ARGS = [
 ]
 
 
-def test_clicking_a_cell_shows_its_elite_and_ancestors(qd, tmp_path):
-    status, message = qd(
-        "run", str(KOZA1), "--runs-dir", "runs", "--name", "sr", "--set", "search.iterations=3"
+@contextmanager
+def browser_page(errors: list[str], requests: list[str]) -> Iterator[Any]:
+    """A Chromium page that records console errors, page errors and every request."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            yield page
+        finally:
+            browser.close()
+
+
+def data_of(path: Path) -> dict:
+    text = path.read_text()
+    return json.loads(
+        re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)[1]
     )
+
+
+def cells(page: Any, svg: str = "#map-0") -> list[tuple[str, ...]]:
+    """Each drawn cell's position and colour."""
+    return page.eval_on_selector_all(
+        f"{svg} .cell",
+        "ns => ns.map(n => [n.getAttribute('x') || n.getAttribute('cx'),"
+        " n.getAttribute('y') || n.getAttribute('cy'), n.getAttribute('fill')])",
+    )
+
+
+def test_a_cell_shows_its_elite_and_the_slider_an_older_map(qd, tmp_path):
+    status, message = qd(
+        "run", str(KOZA1), "--runs-dir", "runs", "--name", "sr",
+        "--set", "search.iterations=6", "--set", "search.checkpoint_every=2",
+    )  # fmt: skip
     assert status == 0, message
     run = tmp_path / "runs" / "sr"
     status, message = qd("report", str(run), "--figures", "2")
     assert status == 0, message
     page_path = run / "report.html"
-    text = page_path.read_text()
-    data = json.loads(
-        re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)[1]
-    )
+    data = data_of(page_path)["runs"][0]
     best = max(range(len(data["elites"])), key=lambda i: data["elites"][i]["obj"])
     elite = data["elites"][best]
+    oldest = json.loads(sorted(run.glob("archive-*.json"))[0].read_text())["archive"]
 
     errors: list[str] = []
     requests: list[str] = []
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_path.as_uri())
-            page.click(f'#map [data-i="{best}"]')
-            panel = page.inner_text("#panel")
-            lineage_items = page.locator("#panel ol.lineage li").count()
-        finally:
-            browser.close()
+    with browser_page(errors, requests) as page:
+        page.goto(page_path.as_uri())
+        newest = cells(page)
+        page.click(f'#map-0 [data-i="{best}"]')
+        panel = page.inner_text("#panel")
+        lineage_items = page.locator("#panel ol.lineage li").count()
+
+        slider = page.locator("#slider-0")
+        box = slider.bounding_box()
+        slider.click(position={"x": 2, "y": box["height"] / 2})  # its left end: the oldest
+        stop = page.inner_text("#stop-0")
+        older = cells(page)
+        page.click("#map-0 [data-c]")
+        old_panel = page.inner_text("#panel")
 
     assert f"elite {elite['id']}" in panel
     assert elite["info"]["formula"] in panel  # Koza-1's formula, as the domain wrote it
     assert "initial" in panel and lineage_items >= 1  # its ancestry down to a seed
+    assert stop.startswith("checkpoint of iteration 2;")
+    assert len(newest) == len(data["elites"]) and len(older) == len(oldest)
+    assert older != newest  # the map as it was at iteration 2
+    assert old_panel.startswith("elite ")
     assert errors == []
     assert requests == [page_path.as_uri()]
+
+
+def test_choosing_the_axes_and_the_colour_redraws_the_map(qd, tmp_path):
+    """A domain of three measures: the map draws two of them (chosen), each drawn cell
+    the best of those sharing it, and colours by the objective or an info field."""
+    config = tmp_path / "cube.toml"
+    config.write_text(
+        'seed = 3\n[domain]\nname = "explorer_domains:Cube"\n'
+        "[search]\niterations = 4\nbatch_size = 16\n"
+    )
+    status, message = qd("run", str(config), "--runs-dir", "runs", "--name", "cube")
+    assert status == 0, message
+    status, message = qd("report", str(tmp_path / "runs" / "cube"))
+    assert status == 0, message
+    page_path = tmp_path / "runs" / "cube" / "report.html"
+    data = data_of(page_path)["runs"][0]
+    assert data["fields"] == ["spread"]
+    pairs_xy = {(e["b"][0], e["b"][1]) for e in data["elites"]}
+    pairs_xz = {(e["b"][0], e["b"][2]) for e in data["elites"]}
+
+    errors: list[str] = []
+    with browser_page(errors, []) as page:
+        page.goto(page_path.as_uri())
+        first = cells(page)
+        page.select_option("#y-0", "2")
+        by_z = cells(page)
+        svg_text = page.text_content("#map-0")
+        page.select_option("#colour-0", "spread")
+        by_spread = cells(page)
+        stop = page.inner_text("#stop-0")
+
+    assert len(first) == len(pairs_xy) and len(by_z) == len(pairs_xz)
+    assert "height z" in svg_text  # the y axis is now the third measure
+    assert [c[:2] for c in by_spread] == [c[:2] for c in by_z]  # same cells...
+    assert [c[2] for c in by_spread] != [c[2] for c in by_z]  # ...coloured otherwise
+    assert "spread from" in stop
+    assert errors == []
