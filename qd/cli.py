@@ -191,19 +191,42 @@ def resume(
 
 @app.command()
 def report(
-    run_path: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    run_paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN...", help="A run directory, or several with --html."),
+    ],
     top: Annotated[int, typer.Option(help="How many top elites to show.")] = 5,
     figures: Annotated[
         int, typer.Option(help="How many of the best elites get their picture in report.html.")
     ] = FIGURES,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write one page comparing the runs here (e.g. compare.html) instead of "
+            "each run's reports; nothing is written into the runs.",
+        ),
+    ] = None,
 ) -> None:
-    """Write RUN/report.md (heatmap, curves, top elites) and RUN/report.html (the explorer)."""
+    """Write RUN/report.md (heatmap, curves, top elites) and RUN/report.html (the explorer);
+    with --html, one page comparing the runs (a map each, curves overlaid, a table)."""
+    from qd.viz.explorer import write_comparison
     from qd.viz.report import write_report
 
+    if html is None and len(run_paths) > 1:
+        raise fail(
+            f"{len(run_paths)} runs given: several runs are compared on one page, so name it "
+            "with --html (e.g. --html compare.html)"
+        )
     try:
-        page = write_report(run_path, top=top, html_figures=figures, notify=_warn)
+        if html is not None:
+            page = write_comparison(run_paths, html, figures=0, notify=_warn)
+        else:
+            page = write_report(run_paths[0], top=top, html_figures=figures, notify=_warn)
     except (ConfigError, RunError) as error:
         raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"cannot write {error.filename or html}: {error.strerror}") from None
     typer.echo(f"wrote {page}")
 
 

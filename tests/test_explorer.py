@@ -116,3 +116,16 @@ def test_the_slider_cap_leaves_out_the_oldest_checkpoints(sr_run, monkeypatch):
         f"Left off the slider (unreadable, or past the page's cap of {len(older[1]):,} "
         "cells): the checkpoints of iterations 2."
     )
+
+
+def test_comparing_runs_names_a_path_that_is_no_run(qd, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("not a run")
+    status, message = qd("report", "missing", "--html", "compare.html")
+    assert status == 2 and "missing is not a run directory (no such folder)" in message
+    status, message = qd("report", "notes", "--html", "compare.html")
+    assert status == 2 and "notes is not a run directory (no config.toml)" in message
+    status, message = qd("report", "notes", "missing")
+    assert status == 2 and "name it with --html" in message
+    assert not (tmp_path / "compare.html").exists()
+    assert [p.name for p in (tmp_path / "notes").iterdir()] == ["todo.txt"]

@@ -143,3 +143,45 @@ def test_choosing_the_axes_and_the_colour_redraws_the_map(qd, tmp_path):
     assert [c[2] for c in by_spread] != [c[2] for c in by_z]  # ...coloured otherwise
     assert "spread from" in stop
     assert errors == []
+
+
+def test_the_comparison_page_shows_both_runs(qd, tmp_path):
+    """``qd report a b --html compare.html``: a map per run, each series overlaid (one
+    line per run), a table of final numbers, and nothing written into the runs."""
+    for name, seed in (("a", 1), ("b", 2)):
+        status, message = qd(
+            "run", str(KOZA1), "--runs-dir", "runs", "--name", name,
+            "--set", "search.iterations=3", "--set", f"seed={seed}",
+        )  # fmt: skip
+        assert status == 0, message
+    before = sorted(p.name for p in (tmp_path / "runs").rglob("*"))
+    status, message = qd("report", "runs/a", "runs/b", "--html", "compare.html")
+    assert status == 0, message
+    assert sorted(p.name for p in (tmp_path / "runs").rglob("*")) == before
+    page_path = tmp_path / "compare.html"
+    runs = data_of(page_path)["runs"]
+    assert [r["name"] for r in runs] == ["a", "b"]
+
+    errors: list[str] = []
+    requests: list[str] = []
+    with browser_page(errors, requests) as page:
+        page.goto(page_path.as_uri())
+        drawn = [len(cells(page, f"#map-{r}")) for r in range(2)]
+        table = page.inner_text("#runs")
+        lines = page.eval_on_selector_all(
+            "#curves figure",
+            "fs => fs.map(f => [f.querySelector('figcaption').textContent,"
+            " Array.from(f.querySelectorAll('polyline')).map(p => p.dataset.run)])",
+        )
+        page.click("#map-1 .cell")
+        panel = page.inner_text("#panel")
+
+    assert drawn == [len(r["elites"]) for r in runs]
+    for r in runs:  # a row per run: its name, elites of cells, QD score
+        assert f"{r['stats']['elites']} / {r['stats']['cells']}" in table
+        assert r["name"] in table
+    qd_score = next(ids for caption, ids in lines if caption.startswith("qd_score:"))
+    assert qd_score == ["a", "b"]
+    assert panel.startswith("b: elite ")
+    assert errors == []
+    assert requests == [page_path.as_uri()]

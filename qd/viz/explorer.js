@@ -265,8 +265,10 @@
       state.push(st);
       var box = el("div", undefined, "mapbox");
       if (D.compare) box.appendChild(el("h3", R.name));
+      var reach = D.compare ? "ancestors in " + R.path + "/report.html. "
+        : Object.keys(R.lineage).length + " lineage records reach them. ";
       box.appendChild(el("p", R.elites.length + " elites of " + R.stats.cells + " cells; " +
-        Object.keys(R.lineage).length + " lineage records reach them. " + R.checkpoint_note, "summary"));
+        reach + R.checkpoint_note, "summary"));
       var controls = el("div", undefined, "controls");
       var axes = R.axes.map(function (a, k) { return [k, a.title]; });
       if (dims > 2 || (dims === 2 && R.kind === "cvt")) {
