@@ -1,4 +1,4 @@
-"""The ``qd`` command: run, resume, report and list domains.
+"""The ``qd`` command: run, resume, report, view and list domains.
 
 Mistakes a user can fix (a bad config key, an unknown domain, a missing run) print
 one line on stderr and exit with status 2; they never show a traceback. A run stopped
@@ -228,6 +228,31 @@ def report(
     except OSError as error:
         raise fail(f"cannot write {error.filename or html}: {error.strerror}") from None
     typer.echo(f"wrote {page}")
+
+
+@app.command()
+def view(
+    run_path: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    port: Annotated[
+        int, typer.Option(help="Port on 127.0.0.1 (default 0: a free one, printed).")
+    ] = 0,
+    figures: Annotated[
+        int, typer.Option(help="How many of the best elites get their picture.")
+    ] = FIGURES,
+) -> None:
+    """Serve RUN's explorer page live on 127.0.0.1, refreshed as the run writes (read-only)."""
+    from qd.viz.live import serve_run
+
+    def announce(line: str) -> None:
+        typer.echo(line)
+        sys.stdout.flush()
+
+    try:
+        serve_run(run_path, port=port, figures=figures, announce=announce)
+    except (ConfigError, RunError) as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}") from None
 
 
 @app.command()

@@ -129,3 +129,9 @@ def test_comparing_runs_names_a_path_that_is_no_run(qd, tmp_path):
     assert status == 2 and "name it with --html" in message
     assert not (tmp_path / "compare.html").exists()
     assert [p.name for p in (tmp_path / "notes").iterdir()] == ["todo.txt"]
+
+
+def test_qd_view_names_a_path_that_is_no_run(qd, tmp_path):
+    status, message = qd("view", "missing")
+    assert status == 2 and "missing is not a run directory (no config.toml)" in message
+    assert not (tmp_path / "missing").exists()

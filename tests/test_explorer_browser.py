@@ -1,13 +1,18 @@
 """``report.html`` in a real browser: headless Chromium (Debian's ``chromium`` package)
 driven by Playwright. Clicking a cell shows that elite; the checkpoint slider, the axis
 and the colour choices redraw the map; no console errors; nothing but the page's own
-file:// URL is requested."""
+file:// URL is requested. ``qd view`` serves the same page live on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import select
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +27,8 @@ sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
 )
 
-KOZA1 = Path(__file__).resolve().parents[1] / "experiments" / "koza1.toml"
+ROOT = Path(__file__).resolve().parents[1]
+KOZA1 = ROOT / "experiments" / "koza1.toml"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -185,3 +191,68 @@ def test_the_comparison_page_shows_both_runs(qd, tmp_path):
     assert panel.startswith("b: elite ")
     assert errors == []
     assert requests == [page_path.as_uri()]
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file under ``folder``: size, modification time and contents."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_qd_view_serves_the_page_live_and_never_writes_to_the_run(qd, tmp_path):
+    """``qd view``: the page on 127.0.0.1, a new metrics line shows up after the page's
+    poll (waited for by polling the page, not by sleeping), only 127.0.0.1 is asked,
+    Ctrl-C stops it with status 0, and the run directory is as it was (the one change
+    is the metrics line this test appended, as a running search would)."""
+    status, message = qd(
+        "run", str(KOZA1), "--runs-dir", "runs", "--name", "sr", "--set", "search.iterations=3"
+    )
+    assert status == 0, message
+    run = tmp_path / "runs" / "sr"
+    before = snapshot(run)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qd.cli", "view", str(run), "--figures", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        ready, _, _ = select.select([server.stdout], [], [], 120)
+        assert ready, "qd view printed no address within 120 s"
+        line = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert url, (
+            f"no address in {line!r}; stderr: {server.stderr.read() if server.poll() else ''}"
+        )
+        origin = url[0]
+
+        errors: list[str] = []
+        requests: list[str] = []
+        with browser_page(errors, requests) as page:
+            page.goto(origin)
+            page.wait_for_selector("#map-0 .cell")
+            first = page.inner_text("#curves")
+            rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+            new_row = {**rows[-1], "iteration": rows[-1]["iteration"] + 1, "qd_score": 4321.5}
+            with (run / "metrics.jsonl").open("a") as handle:  # the run goes on
+                handle.write(json.dumps(new_row) + "\n")
+            # Playwright polls the page for it (its own loop; the CSP forbids eval here).
+            caption = page.locator("#curves figcaption", has_text="qd_score: 4322")
+            caption.wait_for(timeout=30_000)
+            status_line = page.inner_text("#live")
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C
+        out, err = server.communicate(timeout=60)
+
+    assert "qd_score: 4322" not in first
+    assert status_line.startswith("live: updated")
+    assert errors == []
+    assert requests and all(r.startswith(origin) for r in requests)
+    assert server.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+    after = snapshot(run)
+    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    assert changed == {"metrics.jsonl"}  # ours; qd view wrote, touched and left nothing
+    assert after["metrics.jsonl"][2].decode().endswith(json.dumps(new_row) + "\n")

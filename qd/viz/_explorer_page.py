@@ -20,7 +20,7 @@ from matplotlib.colors import to_hex
 from qd.viz._explorer_data import embed_json
 from qd.viz._heatmaps import EMPTY_COLOR
 
-__all__ = ["page_html"]
+__all__ = ["page_data", "page_html"]
 
 VIRIDIS = [to_hex(colormaps["viridis"](k / 15)) for k in range(16)]
 
@@ -35,7 +35,17 @@ def page_html(title: str, runs: list[dict[str, Any]], *, live: str | None = None
         live: ``qd view``'s data version: the page then asks the server for a newer one
             every 2 s (and may fetch from its own origin, nothing else). None: static.
     """
-    data = {
+    data = page_data(title, runs, live=live)
+    connect = "; connect-src 'self'" if live is not None else ""
+    return _PAGE.format(
+        title=html.escape(title), data=embed_json(data), script=_SCRIPT, connect=connect
+    )
+
+
+def page_data(title: str, runs: list[dict[str, Any]], *, live: str | None = None) -> dict:
+    """The page's JSON block (:func:`page_html`'s arguments); ``qd view`` sends it again
+    as ``data.json`` when the run changes."""
+    return {
         "title": title,
         "compare": len(runs) > 1,
         "live": live is not None,
@@ -44,10 +54,6 @@ def page_html(title: str, runs: list[dict[str, Any]], *, live: str | None = None
         "empty": EMPTY_COLOR,
         "runs": runs,
     }
-    connect = "; connect-src 'self'" if live is not None else ""
-    return _PAGE.format(
-        title=html.escape(title), data=embed_json(data), script=_SCRIPT, connect=connect
-    )
 
 
 _SCRIPT = (files("qd.viz") / "explorer.js").read_text(encoding="utf-8")
