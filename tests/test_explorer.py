@@ -135,3 +135,25 @@ def test_qd_view_names_a_path_that_is_no_run(qd, tmp_path):
     status, message = qd("view", "missing")
     assert status == 2 and "missing is not a run directory (no config.toml)" in message
     assert not (tmp_path / "missing").exists()
+
+
+def test_qd_view_gathers_the_data_again_only_when_the_run_changes(sr_run, tmp_path):
+    """What ``qd view`` serves: the same version while the files stay, a new one (and
+    new data) once the run writes; a run with no checkpoint yet says so and waits."""
+    from qd.viz.live import LiveRun
+
+    live = LiveRun(sr_run, figures=0)
+    version, title, runs = live.data()
+    assert live.version() == version and live.data()[2] is runs  # nothing re-read
+    assert title.startswith("Run sr:") and runs[0]["series"]["qd_score"][0][-1] == 6
+    with (sr_run / "metrics.jsonl").open("a") as handle:
+        handle.write(json.dumps({"iteration": 7, "qd_score": 99.5}) + "\n")
+    fresh, _, runs = live.data()
+    assert fresh != version and runs[0]["series"]["qd_score"][1][-1] == 99.5
+    assert '"live":true' in live.data_json() and "connect-src 'self'" in live.page()
+
+    waiting = tmp_path / "waiting"
+    waiting.mkdir()
+    (waiting / "config.toml").write_text((sr_run / "config.toml").read_text())
+    _, title, runs = LiveRun(waiting).data()
+    assert runs == [] and "has no checkpoint yet" in title

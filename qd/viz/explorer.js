@@ -255,6 +255,7 @@
   function build(old) {
     var maps = document.getElementById("maps");
     maps.textContent = ""; state = []; byId = [];
+    document.title = D.title; document.querySelector("h1").textContent = D.title;
     D.runs.forEach(function (R, r) {
       var ids = {}; R.elites.forEach(function (e, i) { if (e.id) ids[e.id] = i; }); byId.push(ids);
       var prev = old && old[r] || {}, n = R.checkpoints.length, dims = R.axes.length;
