@@ -23,6 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from deap import gp
 
+from domains.symbolic_regression.batch import Tree
+from domains.symbolic_regression.batch_kernels import SLOPE_FLOOR as _KERNEL_FLOOR
+from domains.symbolic_regression.batch_kernels import score as score_kernel
 from domains.symbolic_regression.compiled import Program, compile_tree, constants_runner
 from domains.symbolic_regression.marquardt import minimise
 
@@ -37,6 +40,7 @@ __all__ = [
 ]
 
 SLOPE_FLOOR = 1e-12
+assert SLOPE_FLOOR == _KERNEL_FLOOR, "the compiled scorer's floor is this one"
 """Below this output spread a formula is a constant: its slope is 0, its intercept the
 target's mean."""
 
@@ -137,6 +141,9 @@ class Target:
         self.mean_float = float(self.mean)
         self.centred = y - self.mean
         self.spread = float(np.std(y)) or 1.0
+        # what the compiled scorer reads: contiguous float64
+        self.y_float = np.ascontiguousarray(y, dtype=np.float64)
+        self.centred_float = np.ascontiguousarray(self.centred, dtype=np.float64)
 
     def scale(self, prediction: np.ndarray) -> tuple[float, float]:
         """:func:`linear_scale` ``(prediction, self.y)``; call within ``np.errstate``."""
@@ -154,19 +161,21 @@ class Target:
             return self.mean_float, 0.0
         return intercept, slope
 
-    def error(self, prediction: np.ndarray) -> float:
-        """:func:`nrmse` ``(prediction, self.y)``; call within ``np.errstate``."""
-        if not np.isfinite(prediction).all():
-            return float("inf")
-        squares = prediction - self.y
-        np.multiply(squares, squares, out=squares)  # what ``** 2`` computes, in place
-        rmse = math.sqrt(_mean(squares))  # IEEE sqrt, as np.sqrt
-        return rmse / self.spread if math.isfinite(rmse) else float("inf")
-
     def score(self, outputs: np.ndarray, scaling: bool) -> tuple[float, float, float]:
-        """``(error, intercept, slope)`` of ``outputs`` (scaled when ``scaling``)."""
-        intercept, slope = self.scale(outputs) if scaling else (0.0, 1.0)
-        return self.error(intercept + slope * outputs), intercept, slope
+        """``(error, intercept, slope)`` of ``outputs`` (scaled when ``scaling``).
+
+        The compiled :func:`~.batch_kernels.score`, which scores a batch of formulas too,
+        so a formula scored alone or in a batch gets the same bits.
+        """
+        error, intercept, slope = score_kernel(
+            np.ascontiguousarray(outputs, dtype=np.float64),
+            self.y_float,
+            self.mean_float,
+            self.centred_float,
+            self.spread,
+            bool(scaling),
+        )
+        return float(error), float(intercept), float(slope)
 
 
 @dataclass(frozen=True)
@@ -299,7 +308,7 @@ def _tune(
     finally:
         program.constants[:] = start
     # Fresh constant nodes: DEAP's copies share their nodes with the original tree.
-    tuned = gp.PrimitiveTree(tree)
+    tuned = Tree(tree)
     for index, value in zip(program.constant_nodes, best, strict=True):
         fresh = object.__new__(type(tuned[index]))
         fresh.value = float(value)
