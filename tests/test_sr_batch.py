@@ -135,9 +135,14 @@ def test_changing_a_tree_forgets_its_compiled_form(pagie: SymbolicRegression) ->
     assert not np.array_equal(before, packed(tree, pagie.n_vars))
 
 
-@pytest.mark.parametrize("benchmark", ["koza-1", "pagie-1", "vladislavleva-4"])
-def test_a_batch_scores_each_tree_as_the_one_tree_path(benchmark: str) -> None:
-    domain = SymbolicRegression(benchmark=benchmark, max_depth=7, max_size=40)
+@pytest.mark.parametrize(
+    ("benchmark", "tuning"),
+    [("koza-1", 0), ("pagie-1", 0), ("vladislavleva-4", 0), ("koza-1", 10), ("pagie-1", 10)],
+)
+def test_a_batch_scores_each_tree_as_the_one_tree_path(benchmark: str, tuning: int) -> None:
+    domain = SymbolicRegression(
+        benchmark=benchmark, max_depth=7, max_size=40, tune_constants=tuning
+    )
     trees = _grown(domain, 300, 5, seed=8)
     batch = domain.evaluate(trees)
     for tree, scored in zip(trees, batch, strict=True):
@@ -147,9 +152,16 @@ def test_a_batch_scores_each_tree_as_the_one_tree_path(benchmark: str) -> None:
             assert scored.invalid_reason == alone.invalid_reason
             continue
         assert scored.objective == alone.objective  # the same bits
-        assert scored.measures == alone.measures
+        assert scored.measures == alone.measures and scored.cost == alone.cost
         for key in ("nrmse", "intercept", "slope", "hit"):
             assert scored.info[key] == alone.info[key], key
+        # a tuned tree comes back as the candidate, with the same constants
+        assert (scored.candidate is None) == (alone.candidate is None)
+        if alone.candidate is not None:
+            assert encode_tree(scored.candidate) == encode_tree(alone.candidate)
+    if tuning:
+        assert sum(e.candidate is not None for e in batch) > 15  # tuning kept on many
+        assert max(e.cost for e in batch) <= 1 + tuning + 1
     assert sum(e.valid for e in batch) > 150  # mostly valid trees, some poles
     assert any(not e.valid for e in batch)
 
@@ -178,3 +190,48 @@ def test_formula_text_is_written_for_elites_only() -> None:
         assert info["formula"] == scaled_infix(elite.candidate, info["intercept"], info["slope"])
     # text only for candidates that could enter the map: far fewer than were scored
     assert len(elites) <= len(annotated) < search.evaluations / 3
+
+
+def test_compiled_tuning_reaches_the_reference_optimisers_cost() -> None:
+    """The numba Levenberg-Marquardt against ``marquardt.minimise`` (numpy and LAPACK),
+    formula by formula: sums in another order move the last bits of a step, so the two
+    may part on a flat direction, but they must end as good as each other."""
+    from domains.symbolic_regression.batch_tuning import minimise as compiled_minimise
+    from domains.symbolic_regression.compiled import compile_tree
+    from domains.symbolic_regression.fitting import FAILED_RESIDUAL, Target, constant_bound
+    from domains.symbolic_regression.marquardt import minimise
+
+    domain = SymbolicRegression(benchmark="pagie-1", max_depth=6, max_size=30)
+    X, y = domain.data.X_train, domain.data.y_train
+    XT, target, bound = np.ascontiguousarray(X.T), Target(y), constant_bound(X)
+    compared = same = 0
+    for tree in _grown(domain, 400, 4, seed=9):
+        program = compile_tree(tree, domain.n_vars)
+        if (
+            not program.constants.size
+            or not np.isfinite(program.evaluate(XT, transposed=True)).all()
+        ):
+            continue
+
+        def residuals(values, program=program):
+            program.constants[:] = values
+            outputs = program.evaluate(XT, transposed=True)
+            a, b = target.scale(outputs)
+            result = a + b * outputs - y
+            return np.where(np.isfinite(result), result, FAILED_RESIDUAL)
+
+        start = program.constants.copy()
+        reference, reference_calls = minimise(residuals, start, max_calls=10, bound=bound)
+        program.constants[:] = start
+        mine = start.copy()
+        calls = compiled_minimise(
+            program.codes, program.slots, mine, XT, program.depth, target.y_float,
+            target.mean_float, target.centred_float, True, 10, bound,
+        )  # fmt: skip
+        assert calls <= 10 and reference_calls <= 10
+        ours, theirs = residuals(mine), residuals(reference)
+        cost, reference_cost = float(ours @ ours), float(theirs @ theirs)
+        compared += 1
+        same += bool(cost <= reference_cost * (1 + 1e-6) + 1e-12)
+    assert compared > 100
+    assert same >= 0.97 * compared

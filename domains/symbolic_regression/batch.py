@@ -6,7 +6,7 @@ dozen points), which is what kept the search 10-25x behind pyoperon's evaluation
 second. Here a tree is compiled once into a packed array (:func:`packed`, kept on the
 tree until the tree changes), a batch of parents becomes its children in one call of
 :func:`~.batch_kernels.vary_many`, and a batch of children is pole-checked, run,
-scaled and scored in one call of :func:`~.batch_kernels.score_many`. Python is left
+tuned, scaled and scored in one call of :func:`~.batch_tuning.fit_many`. Python is left
 with what only Python can do: slicing the parents' node lists into each child (so a
 child shares its nodes with its parents, as DEAP's children do) and making the
 ``Evaluation`` objects.
@@ -38,7 +38,7 @@ from domains.symbolic_regression.batch_kernels import (
 from domains.symbolic_regression.compiled import OPCODES
 from domains.symbolic_regression.primitives import CONSTANT
 
-__all__ = ["Tree", "nodes_table", "pack_many", "packed", "vary"]
+__all__ = ["Tree", "nodes_table", "pack_many", "packed", "vary", "with_constants"]
 
 
 def _dropping_cache(method_name: str):
@@ -160,6 +160,17 @@ class NodesTable:
         return self.functions[op]
 
 
+def with_constants(
+    tree: gp.PrimitiveTree, positions: np.ndarray, values: np.ndarray, table: NodesTable
+) -> Tree:
+    """A copy of ``tree`` with the constants at ``positions`` set to ``values`` (fresh
+    nodes: a copy shares its nodes with the original)."""
+    nodes = list(tree)
+    for position, value in zip(positions.tolist(), values.tolist(), strict=True):
+        nodes[position] = table.constant(value)
+    return Tree(nodes)
+
+
 def nodes_table(pset: gp.PrimitiveSet) -> NodesTable:
     """:class:`NodesTable` of ``pset``."""
     return NodesTable(pset)
@@ -208,28 +219,28 @@ def vary(
         max_depth,
         max_size,
     )
+    # Python lists, read once: indexing numpy arrays element by element costs more
+    ops, columns, values = children.tolist()
+    bounds = child_starts.tolist()
     made: list[Tree] = []
-    for g in range(n):
-        first, second = parents[pairs[g, 0]], parents[pairs[g, 1]]
-        kind = kinds[g]
-        begin, end = child_starts[g], child_starts[g + 1]
+    node = table.node
+    for g, (kind, (i, end_i, j, end_j), (a, b)) in enumerate(
+        zip(kinds.tolist(), cuts.tolist(), pairs.tolist(), strict=True)
+    ):
+        first = parents[a]
+        begin, end = bounds[g], bounds[g + 1]
         if kind == CROSSOVER:
-            i, end_i, j, end_j = cuts[g]
-            nodes = first[:i] + second[j:end_j] + first[end_i:]
-        elif kind == SUBTREE:
-            i, end_i, new_end = cuts[g, 0], cuts[g, 1], cuts[g, 2]
-            new = children[:, begin + i : begin + new_end]
-            nodes = (
-                first[:i] + [table.node(*new[:, k]) for k in range(new.shape[1])] + first[end_i:]
-            )
+            nodes = first[:i] + parents[b][j:end_j] + first[end_i:]
+        elif kind == SUBTREE:  # the new nodes are the child's columns i to j
+            new = [node(ops[k], columns[k], values[k]) for k in range(begin + i, begin + j)]
+            nodes = first[:i] + new + first[end_i:]
         elif kind == COPY_FIRST:
             nodes = list(first)
         elif kind == COPY_SECOND:
-            nodes = list(second)
+            nodes = list(parents[b])
         else:  # CONSTANT
-            k = cuts[g, 0]
             nodes = list(first)
-            nodes[k] = table.constant(float(children[2, begin + k]))
+            nodes[i] = table.constant(values[begin + i])
         child = Tree(nodes)
         child._packed = children[:, begin:end].copy()
         made.append(child)

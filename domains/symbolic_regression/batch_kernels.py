@@ -5,10 +5,9 @@ row 0 the node's opcode (:data:`~.compiled.OPCODES`; 0 a variable, 1 a constant)
 a variable's column, row 2 a constant's value. Many trees are one array side by side,
 with ``starts[t]:starts[t + 1]`` the columns of tree ``t``.
 
-Both kernels run the same code as the one-tree path: :func:`~.compiled._execute` for
-the formula, :func:`~.intervals._program_pole` for the pole check, the same
-operations for scaling and error (:func:`score`, which ``fitting.Target`` calls too),
-so a tree scored alone or in a batch gets the same bits.
+Scoring runs the same code on the one-tree path and the batch path (:func:`score`,
+which ``fitting.Target`` calls too, and ``batch_tuning.fit_many``), so a tree scored
+alone or in a batch gets the same bits.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ import math
 
 import numba
 import numpy as np
-
-from domains.symbolic_regression.compiled import _execute, _shape
-from domains.symbolic_regression.intervals import _program_pole
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath=False)
 
@@ -102,6 +98,33 @@ def postfix(tree, codes, slots, constants):
 
 
 @_jit
+def scale(outputs, y_mean, y_centred):
+    """Linear scaling's least-squares ``(intercept, slope)`` of ``outputs`` against the
+    target (given by its mean and centred values), or ``(mean, 0)`` where the outputs
+    are not finite or (nearly) constant."""
+    n = outputs.size
+    total = 0.0
+    for i in range(n):
+        if not math.isfinite(outputs[i]):
+            return y_mean, 0.0
+        total += outputs[i]
+    mean = total / n
+    spread = 0.0
+    cross = 0.0
+    for i in range(n):
+        centred = outputs[i] - mean
+        spread += centred * centred
+        cross += centred * y_centred[i]
+    if not math.isfinite(spread) or spread <= SLOPE_FLOOR * n:
+        return y_mean, 0.0
+    slope = cross / spread
+    intercept = y_mean - slope * mean
+    if not (math.isfinite(slope) and math.isfinite(intercept)):
+        return y_mean, 0.0
+    return intercept, slope
+
+
+@_jit
 def score(outputs, y, y_mean, y_centred, y_spread, scaling):
     """``(error, intercept, slope)`` of ``intercept + slope * outputs`` against ``y``.
 
@@ -110,29 +133,7 @@ def score(outputs, y, y_mean, y_centred, y_spread, scaling):
     error is the RMSE over the target's standard deviation, inf where not finite.
     """
     n = outputs.size
-    intercept, slope = 0.0, 1.0
-    if scaling:
-        intercept, slope = y_mean, 0.0
-        finite = True
-        total = 0.0
-        for i in range(n):
-            if not math.isfinite(outputs[i]):
-                finite = False
-                break
-            total += outputs[i]
-        if finite:
-            mean = total / n
-            spread = 0.0
-            cross = 0.0
-            for i in range(n):
-                centred = outputs[i] - mean
-                spread += centred * centred
-                cross += centred * y_centred[i]
-            if math.isfinite(spread) and spread > SLOPE_FLOOR * n:
-                b = cross / spread
-                a = y_mean - b * mean
-                if math.isfinite(b) and math.isfinite(a):
-                    intercept, slope = a, b
+    intercept, slope = scale(outputs, y_mean, y_centred) if scaling else (0.0, 1.0)
     squares = 0.0
     for i in range(n):
         residual = intercept + slope * outputs[i] - y[i]
@@ -141,53 +142,6 @@ def score(outputs, y, y_mean, y_centred, y_spread, scaling):
         squares += residual * residual
     rmse = math.sqrt(squares / n)
     return (rmse / y_spread if math.isfinite(rmse) else math.inf), intercept, slope
-
-
-@_jit
-def score_many(
-    trees, starts, XT, y, y_mean, y_centred, y_spread, lows, highs, pole_check, scaling, n_vars
-):
-    """Pole check, formula, scaling, error and shape of every packed tree.
-
-    Returns ``(results, poles)``: ``results[t]`` is ``(error, intercept, slope, height,
-    nonlinear, variables)``; ``poles[t]`` is ``(kind, start, end, lo, hi)`` as
-    ``_program_pole`` returns it, kind 0 for no pole (else ``results[t]`` is not
-    filled: ``intervals.pole_reason`` names the pole from the tree).
-    """
-    n = starts.size - 1
-    results = np.empty((n, 6))
-    poles = np.zeros((n, 5))
-    longest = 1
-    for t in range(n):
-        longest = max(longest, starts[t + 1] - starts[t])
-    codes = np.empty(longest, dtype=np.int64)
-    slots = np.empty(longest, dtype=np.int64)
-    constants = np.zeros(longest + 1)
-    outputs = np.empty(XT.shape[1])
-    for t in range(n):
-        tree = trees[:, starts[t] : starts[t + 1]]
-        size = tree.shape[1]
-        depth, n_constants = postfix(tree, codes, slots, constants)
-        program_codes, program_slots = codes[:size], slots[:size]
-        program_constants = constants[:n_constants]
-        if pole_check:
-            kind, start, end, lo, hi = _program_pole(
-                program_codes, program_slots, program_constants, lows, highs
-            )
-            if kind != 0:
-                poles[t, 0], poles[t, 1], poles[t, 2] = kind, start, end
-                poles[t, 3], poles[t, 4] = lo, hi
-                continue
-        _execute(program_codes, program_slots, program_constants, XT, depth, outputs)
-        error, intercept, slope = score(outputs, y, y_mean, y_centred, y_spread, scaling)
-        tall, nonlinear, used = _shape(program_codes, program_slots, n_vars)
-        results[t, 0] = error
-        results[t, 1] = intercept
-        results[t, 2] = slope
-        results[t, 3] = tall
-        results[t, 4] = nonlinear
-        results[t, 5] = used
-    return results, poles
 
 
 @_jit

@@ -20,7 +20,7 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression import batch
-from domains.symbolic_regression.batch_kernels import score_many
+from domains.symbolic_regression.batch_tuning import fit_many
 from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
 from domains.symbolic_regression.compiled import (
     Program,
@@ -277,19 +277,16 @@ class SymbolicRegression(Domain):
         return results
 
     def _scores_in_batches(self) -> bool:
-        """Whether :meth:`evaluate` may score a batch in one compiled call: without
-        tuning (each tree's own optimisation), and when no subclass scores or
-        describes trees its own way."""
+        """Whether :meth:`evaluate` may score a batch in one compiled call: unless a
+        subclass scores or describes trees its own way."""
         cls = type(self)
         return (
-            self.tune_constants == 0
-            and cls.assess is SymbolicRegression.assess
-            and cls.describe is SymbolicRegression.describe
+            cls.assess is SymbolicRegression.assess and cls.describe is SymbolicRegression.describe
         )
 
     def _evaluate_batch(self, candidates: Sequence[Any]) -> list[Evaluation]:
-        """:meth:`assess` of every tree, the pole checks, formulas and scores of the
-        whole batch in one compiled call (the same kernels, so the same bits)."""
+        """:meth:`assess` of every tree, pole checks, runs, tuning and scores of the whole
+        batch in one compiled call (the kernels of the one-tree path: the same bits)."""
         results: list[Evaluation | None] = [None] * len(candidates)
         trees, positions = [], []
         for position, tree in enumerate(candidates):
@@ -303,51 +300,63 @@ class SymbolicRegression(Domain):
                 continue
             trees.append(tree)
             positions.append(position)
-        if trees:
-            packed, starts = batch.pack_many(trees, self.n_vars)
-            target = self._target
-            scores, poles = score_many(
-                packed,
-                starts,
-                self._XT,
-                target.y_float,
-                target.mean_float,
-                target.centred_float,
-                target.spread,
-                self._lows,
-                self._highs,
-                self.pole_check,
-                self.linear_scaling,
-                self.n_vars,
+        if not trees:
+            return results  # type: ignore[return-value]
+        packed, starts = batch.pack_many(trees, self.n_vars)
+        target = self._target
+        scores, poles, constants = fit_many(
+            packed,
+            starts,
+            self._XT,
+            target.y_float,
+            target.mean_float,
+            target.centred_float,
+            target.spread,
+            self._lows,
+            self._highs,
+            self.pole_check,
+            self.linear_scaling,
+            self.n_vars,
+            self.tune_constants,
+            self._constant_bound,
+        )
+        names = self.descriptors
+        is_constant = packed[0] == 1.0
+        constant_starts = np.zeros(len(trees) + 1, dtype=np.int64)
+        np.cumsum(np.add.reduceat(is_constant, starts[:-1]), out=constant_starts[1:])
+        rows = scores.tolist()  # Python floats, read once
+        for k, (tree, position, pole) in enumerate(
+            zip(trees, positions, poles[:, 0].tolist(), strict=True)
+        ):
+            if pole:
+                _, start, end, lo, hi = poles[k].tolist()
+                reason = pole_reason(tree, int(pole), int(start), int(end), lo, hi)
+                results[position] = Evaluation.invalid(f"pole: {reason}", formula=to_infix(tree))
+                continue
+            error, intercept, slope, height, nonlinear, variables, cost, tuned = rows[k]
+            shape = {
+                "size": len(tree),
+                "depth": int(height),
+                "nonlinear": int(nonlinear),
+                "variables": int(variables),
+            }
+            candidate = None
+            if tuned:
+                where = np.flatnonzero(is_constant[starts[k] : starts[k + 1]])
+                mine = constants[constant_starts[k] : constant_starts[k + 1]]
+                candidate = batch.with_constants(tree, where, mine, self._table)
+            results[position] = Evaluation(
+                objective=1.0 / (1.0 + error),
+                measures=tuple(shape[name] for name in names),
+                info={
+                    "nrmse": error if math.isfinite(error) else None,
+                    "hit": error < self.hit_threshold,
+                    "intercept": intercept,
+                    "slope": slope,
+                },
+                candidate=candidate,
+                cost=int(cost),
             )
-            names = self.descriptors
-            for k, (tree, position) in enumerate(zip(trees, positions, strict=True)):
-                if poles[k, 0]:
-                    kind, start, end, lo, hi = poles[k]
-                    reason = pole_reason(tree, int(kind), int(start), int(end), lo, hi)
-                    results[position] = Evaluation.invalid(
-                        f"pole: {reason}", formula=to_infix(tree)
-                    )
-                    continue
-                error, intercept, slope, height, nonlinear, variables = scores[k]
-                shape = {
-                    "size": len(tree),
-                    "depth": int(height),
-                    "nonlinear": int(nonlinear),
-                    "variables": int(variables),
-                }
-                finite = math.isfinite(error)
-                results[position] = Evaluation(
-                    objective=1.0 / (1.0 + error),
-                    measures=tuple(shape[name] for name in names),
-                    info={
-                        "nrmse": float(error) if finite else None,
-                        "hit": bool(error < self.hit_threshold),
-                        "intercept": float(intercept),
-                        "slope": float(slope),
-                    },
-                    cost=1,
-                )
         return results  # type: ignore[return-value]
 
     def assess(self, tree: gp.PrimitiveTree) -> tuple[Evaluation, np.ndarray | None]:
