@@ -194,6 +194,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             batch_size=int(self.batch_size),
             emitters=int(self.emitters),
             parents=self.parents,
+            lineage=False,  # no run directory to write it to: ids and fates cost per child
         )
         self._run(search)
         self.n_evaluations_ = int(search.evaluations)
