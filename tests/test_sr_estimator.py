@@ -106,6 +106,13 @@ def test_bad_parameters_and_data_name_the_problem() -> None:
         QDSymbolicRegressor(max_evaluations=10).fit(X, np.where(X[:, 0] > 0, np.nan, 1.0))
     with pytest.raises(ValueError, match="1 sample"):
         QDSymbolicRegressor(max_evaluations=10).fit(X[:1], Y[:1])
+    with pytest.raises(ValueError, match="max_time must be a positive number of seconds"):
+        QDSymbolicRegressor(max_time=0).fit(X, Y)
+
+
+def test_max_time_ends_the_search_before_the_evaluations_run_out() -> None:
+    model = QDSymbolicRegressor(max_evaluations=10**9, max_time=0.5, random_state=0).fit(X, Y)
+    assert 0 < model.n_evaluations_ < 10**9 and model.best_.error < 0.5
 
 
 def test_parsimony_picks_the_small_formula_that_stops_fitting_the_noise() -> None:

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -59,6 +60,11 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
     Args:
         max_evaluations: Budget: formula evaluations on the training data, counting
             every call that constant optimisation makes (as pyoperon counts).
+        max_time: Seconds of search at most (pyoperon's ``max_time``): the fit stops at
+            the first iteration that starts past it, or at ``max_evaluations``, whichever
+            comes first. None: no time limit. A time limit makes the result depend on
+            the machine's speed; the same seed gives the same map only for the same
+            number of evaluations.
         batch_size: Children per emitter per iteration.
         emitters: Emitters per iteration.
         descriptors: The map's two axes: ``size``, ``depth``, ``nonlinear`` or
@@ -102,6 +108,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         self,
         *,
         max_evaluations: int = 50_000,
+        max_time: float | None = None,
         batch_size: int = 50,
         emitters: int = 2,
         descriptors: Sequence[str] = ("size", "depth"),
@@ -120,6 +127,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         verbose: bool = False,
     ) -> None:
         self.max_evaluations = max_evaluations
+        self.max_time = max_time
         self.batch_size = batch_size
         self.emitters = emitters
         self.descriptors = descriptors
@@ -150,6 +158,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=3)
         if int(self.max_evaluations) < 1:
             raise ValueError(f"max_evaluations must be at least 1, got {self.max_evaluations}")
+        if self.max_time is not None and not float(self.max_time) > 0:
+            raise ValueError(f"max_time must be a positive number of seconds, got {self.max_time}")
         if int(self.tune_constants) < 0:
             raise ValueError(
                 f"tune_constants must be 0 (no tuning) or more calls, got {self.tune_constants}"
@@ -184,6 +194,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             batch_size=int(self.batch_size),
             emitters=int(self.emitters),
             parents=self.parents,
+            lineage=False,  # no run directory to write it to: ids and fates cost per child
         )
         self._run(search)
         self.n_evaluations_ = int(search.evaluations)
@@ -229,8 +240,11 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         from tqdm.auto import tqdm
 
         budget = int(self.max_evaluations)
+        deadline = None if self.max_time is None else time.perf_counter() + float(self.max_time)
         with tqdm(total=budget, disable=not self.verbose, desc="evaluations") as bar:
             while search.evaluations < budget:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break
                 before = search.evaluations
                 search.step()
                 bar.update(min(search.evaluations, budget) - min(before, budget))
