@@ -24,7 +24,7 @@ from qd.testing import CHECK_NAMES, CHECKS, DomainCheckError, DomainCheckReport,
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = (
     "parent_selections", "breed", "population_metrics", "features", "run_metrics",
-    "report_section", "render",
+    "report_section", "checkpoint_files", "render",
 )  # fmt: skip
 
 
@@ -516,6 +516,9 @@ class BadHooks(Lists):
     def report_section(self, elites, figures):
         return ["![gallery](report/gallery.png)"]
 
+    def checkpoint_files(self, elites):
+        return {"../front.csv": "size\n"}
+
     def render(self, candidate, info=None):
         return 42
 
@@ -529,6 +532,7 @@ def test_each_overridden_hook_is_checked_by_name() -> None:
     assert "finite numbers" in failed["features"]
     assert "not a dict" in failed["run_metrics"]
     assert "['gallery.png']" in failed["report_section"]
+    assert "'../front.csv': give a plain file name" in failed["checkpoint_files"]
     assert "return a str or a matplotlib.figure.Figure" in failed["render"]
 
 
@@ -540,4 +544,4 @@ def test_the_shipped_hooks_pass_their_checks() -> None:
     )
     assert {"parent_selections", "breed", "population_metrics"} <= set(report.passed)
     report = check_domain(SymbolicRegression(max_size=16, max_depth=5), checks=HOOKS)
-    assert {"features", "report_section", "render"} <= set(report.passed)
+    assert {"features", "report_section", "checkpoint_files", "render"} <= set(report.passed)

@@ -57,6 +57,16 @@ def test_a_failed_atomic_write_keeps_the_old_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["archive.json"]
 
 
+def test_domain_files_are_plain_csv_names_written_whole(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path)
+    run.write_domain_files({"front.csv": "size,error\n1,0.5\n"})
+    assert (tmp_path / "front.csv").read_text() == "size,error\n1,0.5\n"
+    for name in ("../escape.csv", "notes.txt", "sub/front.csv", ".hidden.csv"):
+        with pytest.raises(ValueError, match=r"not a plain file name ending in \.csv"):
+            run.write_domain_files({name: "x"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["front.csv"]
+
+
 def test_only_the_newest_three_checkpoints_are_kept(tmp_path: Path) -> None:
     run = RunDirectory(tmp_path)
     for iteration in (5, 10, 15, 20, 25):

@@ -14,8 +14,10 @@ import errno
 import fnmatch
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -49,8 +51,12 @@ RUN_FILES = (
     ".*.tmp",
     "report.md",
     "report.html",
+    "*.csv",
 )
-"""What a run directory may hold (names or patterns), besides its report figures."""
+"""What a run directory may hold (names or patterns), besides its report figures; ``*.csv``
+are the domain's own tables (``Domain.checkpoint_files``)."""
+DOMAIN_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.csv")
+"""The names a domain's own files may take (plain names, no folders)."""
 REPORT_DIR = "report"
 """The folder of report figures (``qd report``); it holds image files only."""
 
@@ -224,6 +230,21 @@ class RunDirectory:
         for old in self.checkpoints()[:-CHECKPOINTS_KEPT]:
             old.unlink(missing_ok=True)
         return path
+
+    def write_domain_files(self, files: Mapping[str, str]) -> None:
+        """Rewrite the domain's own files (``{name: text}``), each atomically.
+
+        Raises:
+            ValueError: A name that is not a plain ``.csv`` file name (:data:`DOMAIN_FILE`).
+        """
+        for name in files:
+            if not DOMAIN_FILE.fullmatch(name):
+                raise ValueError(
+                    f"checkpoint_files: {name!r} is not a plain file name ending in .csv "
+                    "(letters, digits, '_', '-', '.'; no folders)"
+                )
+        for name, text in files.items():
+            atomic_write(self.path / name, text)
 
     def append(self, path: Path, rows: list[dict[str, Any]], *, compact: bool = False) -> None:
         """Append rows as JSON lines; ``compact`` drops the spaces after separators (the
