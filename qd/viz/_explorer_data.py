@@ -109,12 +109,7 @@ def run_data(
     if lineage:
         records = read_lineage(run.path)
         reachable = _reachable(records, [e.id for e in elites if e.id is not None])
-        data["lineage"] = {
-            key: [r.get("iteration"), r.get("parents"), r.get("operator"), r.get("fate")]
-            + ([str(r["reason"])[:INFO_CHARS]] if r.get("reason") else [])
-            for key, r in records.items()
-            if key in reachable
-        }
+        data["lineage"] = {key: _lineage_row(r) for key, r in records.items() if key in reachable}
         current = {e.id for e in elites}
         data["texts"] = _older_texts(older, domain, reachable, current, renders_text)
         texts_all = {**data["texts"], **{r["id"]: r["text"] for r in rows if r["id"]}}
@@ -261,6 +256,19 @@ def _centroids(archive: Archive) -> list[list[float]] | None:
 
 
 # --- lineage ----------------------------------------------------------------------------
+
+
+def _lineage_row(record: dict[str, Any]) -> list[Any]:
+    """``[iteration, parents, operator, fate]``, then the reason (or null) and the LM
+    reply's cache key when the record has them: short rows for the common case."""
+    row = [record.get("iteration"), record.get("parents"), record.get("operator")]
+    row.append(record.get("fate"))
+    reason, key = record.get("reason"), record.get("prompt_key")
+    if reason or key:
+        row.append(str(reason)[:INFO_CHARS] if reason else None)
+    if key:
+        row.append(str(key))
+    return row
 
 
 def _reachable(lineage: dict[str, dict[str, Any]], starts: Iterable[str]) -> set[str]:

@@ -164,6 +164,7 @@
       item.appendChild(el("b", id));
       var why = r[4] ? " (" + r[4] + ")" : "";
       item.appendChild(el("span", " iteration " + r[0] + ", " + r[2] + ", " + r[3] + why + "; " + parents));
+      if (r[5]) { var key = el("span", "; LM reply cache key " + r[5].slice(0, 16) + "\u2026", "key"); key.title = r[5]; item.appendChild(key); }
       var t = id in R.texts ? R.texts[id] : (id in byId[D.runs.indexOf(R)] ? R.elites[byId[D.runs.indexOf(R)][id]].text : null);
       if (R.diffs[id]) item.appendChild(el("pre", R.diffs[id], "diff"));
       else if (t !== null) item.appendChild(el("pre", t, "text"));
