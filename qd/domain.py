@@ -453,3 +453,17 @@ class Domain:
     def render(self, candidate: Any, info: dict[str, Any] | None = None) -> Any:
         """A matplotlib Figure or a string showing the candidate; text by default."""
         return str(candidate)
+
+    def render_details(self, candidate: Any, info: dict[str, Any]) -> dict[str, str]:
+        """What an elite's page in ``report.html`` shows beside :meth:`render`: label ->
+        text.
+
+        Optional. For what only the domain knows how to say about one elite: a formula
+        (a value that starts and ends with ``$`` is LaTeX math, drawn by the report as
+        an SVG with matplotlib's mathtext, so the page needs no network or script
+        library), or a second, held-out judge's verdict. Called only for the elites the
+        report embeds figures for (the best few), so it may cost more than ``info``
+        did. ``info`` is what :meth:`evaluate` (and :meth:`annotate`) kept. None by
+        default.
+        """
+        return {}

@@ -204,7 +204,12 @@ class Loop(ABC):
             self.ids = [f"{made}-{i}" for i in range(len(candidates))]
             added, fates = self.archive.add_with_fates(candidates, evaluations, self.ids)
             lineage = Lineage(
-                made, self.ids, origins.operators, origins.parents, fates, evaluations,
+                made,
+                self.ids,
+                origins.operators,
+                origins.parents,
+                fates,
+                evaluations,
                 origins.notes,
             )
         else:

@@ -9,7 +9,8 @@ What is gathered, and what is cut to keep the page small:
 - every elite of the newest checkpoint: measures, bins, objective, ``info`` (scalars,
   strings cut to :data:`INFO_CHARS`) and a text (``Domain.render``'s string, else
   ``str(candidate)``, cut to :data:`TEXT_CHARS`); a rendered Figure as a PNG only for
-  the ``figures`` best (a PNG is ~15 KB);
+  the ``figures`` best (a PNG is ~15 KB), with what ``Domain.render_details`` says of
+  them (LaTeX math drawn as SVG here, :mod:`qd.viz._math`);
 - the lineage records reachable from an elite, the texts of ancestors that older kept
   checkpoints still hold, and a word diff from each one's first parent;
 - the older kept checkpoints' cells, compactly (``[id, objective, bins..., numeric
@@ -37,6 +38,7 @@ from qd.domain import Domain, Measure
 from qd.runs.checkpoints import Checkpoint, CheckpointError
 from qd.runs.directory import RunDirectory
 from qd.runs.lineage import read_lineage
+from qd.viz._math import is_math, math_svg
 
 __all__ = ["CHECKPOINT_CELLS", "CURVE_POINTS", "embed_json", "run_data", "series"]
 
@@ -180,6 +182,7 @@ def _elite_rows(
 ) -> list[dict[str, Any]]:
     objectives = np.asarray([e.objective for e in elites], dtype=float)
     best = set(np.argsort(-objectives, kind="stable")[:figures].tolist()) if elites else set()
+    has_details = type(domain).render_details is not Domain.render_details
     rows = []
     for i, elite in enumerate(elites):
         row: dict[str, Any] = {
@@ -197,7 +200,30 @@ def _elite_rows(
                 shown = _render(domain, elite)
                 if isinstance(shown, Figure):
                     row["png"] = _png(shown)
+        if i in best and has_details:
+            row["details"] = _details(domain, elite)
         rows.append(row)
+    return rows
+
+
+def _details(domain: Domain, elite: Elite) -> list[list[str]]:
+    """``Domain.render_details`` as ``[label, "svg" | "text", value]`` rows: LaTeX math
+    drawn here as an SVG ``data:`` URI, the rest as text; a failure is shown, not raised
+    (one odd elite must not lose the page)."""
+    try:
+        details = domain.render_details(elite.candidate, elite.info)
+    except Exception as error:
+        return [["details", "text", f"(render_details failed: {type(error).__name__}: {error})"]]
+    rows = []
+    for label, value in details.items():
+        text = str(value)
+        if is_math(text):
+            try:
+                rows.append([str(label), "svg", math_svg(text)])
+                continue
+            except ValueError as error:
+                text = f"{text}\n({error})"
+        rows.append([str(label), "text", text[:TEXT_CHARS]])
     return rows
 
 

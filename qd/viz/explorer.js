@@ -182,6 +182,11 @@
     panel.appendChild(el("p", R.axes.map(function (a, k) { return a.name + " " + fmt(e.m[k]); }).join(", ")));
     if (e.png) { var img = el("img"); img.src = e.png; img.alt = "rendering"; panel.appendChild(img); }
     panel.appendChild(el("pre", e.text, "text"));
+    (e.details || []).forEach(function (d) {
+      panel.appendChild(el("h3", d[0]));
+      if (d[1] === "svg") { var m = el("img", undefined, "math"); m.src = d[2]; m.alt = d[0]; panel.appendChild(m); }
+      else panel.appendChild(el("pre", d[2], "detail"));
+    });
     var info = el("dl");
     Object.keys(e.info).forEach(function (k) {
       info.appendChild(el("dt", k)); info.appendChild(el("dd", fmt(e.info[k])));
