@@ -3,7 +3,8 @@
 matplotlib's mathtext reads the subset of TeX that formulas need (fractions, roots,
 powers, ``\\sin``, ``\\left( \\right)``, ``\\operatorname``) and writes glyphs as paths, so
 the SVG shows the same in any browser, with no font, network or JavaScript. A formula of
-a symbolic-regression elite is 2 to 12 KB.
+a symbolic-regression elite is 13 to 20 KB embedded (base64; the 12 best of a Koza-1 run:
+211 KB of a 536 KB page).
 """
 
 from __future__ import annotations
