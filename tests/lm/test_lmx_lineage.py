@@ -169,3 +169,27 @@ def test_a_resumed_lmx_run_writes_the_same_lineage(tmp_path: Path, server: Fault
     assert all(p in ids for r in records for p in r["parents"])
     later = [r for r in records if r["iteration"] > 4]
     assert later and all(r["parents"] and r["prompt_key"] for r in later)
+
+
+def test_poetry_rewrites_name_the_poem_they_rewrote() -> None:
+    from domains.creative_writing.poetry import Poetry
+    from qd.archive import Archive
+    from qd.domain import Evaluation
+
+    domain = Poetry()
+    archive = Archive(domain.measures)
+    lm = KeyedLM()
+    domain.connect(lm=lm, archive=archive)
+    poems = ["the first poem, long enough", "the second poem, long enough"]
+    archive.add_with_fates(
+        poems,
+        [Evaluation(0.5, ("haiku", "happy")), Evaluation(0.6, ("sonnet", "dark"))],
+        ["1-0", "1-1"],
+    )
+    brood = domain.variation().batch(6, np.random.default_rng(0))
+    assert isinstance(brood, Brood) and brood.notes == [
+        {"prompt_key": f"key-{i}"} for i in range(6)
+    ]
+    ids = {"the first poem, long enough": "1-0", "the second poem, long enough": "1-1"}
+    for prompt, parents in zip(lm.prompts, brood.parents, strict=True):
+        assert parents == [next(i for poem, i in ids.items() if poem in prompt)]
