@@ -4,7 +4,7 @@ Each domain's small config (``experiments/``) runs for a few iterations into
 ``runs/screenshots/<name>`` (kept, so a second call only reports and shoots again; pass
 ``--fresh`` to run again), ``qd report`` writes its pages, and headless Chromium (Debian's
 ``chromium`` package, driven by Playwright, as in ``tests/test_explorer_browser.py``)
-opens ``report.html``, clicks the best elite's cell and saves the window as
+opens ``report.html``, clicks an elite's cell (:func:`best_cell`) and saves the window as
 ``docs/images/report_<name>.png``, reduced to a 256-colour palette so each stays under
 300 KB. The creative-writing run uses the embedded model (or ``QD_LM_BASE_URL``)::
 
@@ -65,13 +65,22 @@ def make_run(name: str, runs_dir: Path, *, fresh: bool) -> Path:
 
 
 def best_cell(page: Path) -> int:
-    """Index of the best elite in the page's embedded data (its cell's ``data-i``)."""
+    """Index (its cell's ``data-i``) of the elite to show: the best one with recorded
+    parents and with the domain's details (a formula, both judges), so the picture shows
+    an ancestry and what ``render_details`` adds; the best elite when none has both."""
     text = page.read_text()
     found = re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
     if found is None:
         raise SystemExit(f"{page}: no embedded data; is it a report.html?")
-    elites = json.loads(found[1])["elites"]
-    return max(range(len(elites)), key=lambda i: elites[i]["obj"])
+    run = json.loads(found[1])["runs"][0]
+    elites, lineage = run["elites"], run["lineage"]
+
+    def rank(i: int) -> tuple[bool, bool, float]:
+        record = lineage.get(elites[i]["id"] or "")
+        has_parents = bool(record and record[1])
+        return has_parents, "details" in elites[i], elites[i]["obj"]
+
+    return max(range(len(elites)), key=rank)
 
 
 def shoot(page: Path, out: Path, chromium: str) -> int:
@@ -86,7 +95,7 @@ def shoot(page: Path, out: Path, chromium: str) -> int:
         try:
             tab = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
             tab.goto(page.as_uri())
-            tab.click(f'#map [data-i="{best}"]')
+            tab.click(f'#map-0 [data-i="{best}"]')
             shot = tab.screenshot()
         finally:
             browser.close()

@@ -201,6 +201,58 @@ class Evaluation:
         return self.invalid_reason is None
 
 
+LINEAGE_FIELDS = frozenset({"id", "iteration", "parents", "operator", "fate", "reason"})
+"""The fields of a lineage record the engine writes itself (:class:`Brood` notes may
+not use them)."""
+
+
+class Brood(list):
+    """The children an :attr:`Operator.batch` returns, saying where each came from.
+
+    A batch operator picks its own parents (LMX draws its few-shot examples from the
+    archive), so only it knows them. A plain list is still a valid result (the lineage
+    then says the parents were not recorded); a :class:`Brood` lets the run record, for
+    each child, its parents' lineage ids (``Elite.id``, or ``archive.lineage_ids_of``
+    for candidates drawn from the archive) and a few notes of its own, such as the
+    key of the LM reply it came from (``{"prompt_key": completion.key}``).
+
+    Args:
+        children: The children, in order.
+        parents: For each child, its parents' lineage ids (None for a parent that has
+            none, such as a seed text that was never evaluated).
+        notes: For each child, extra JSON-able fields of its lineage record (empty
+            dicts when there are none); not the fields the engine writes itself
+            (:data:`LINEAGE_FIELDS`).
+
+    Raises:
+        ValueError: ``parents`` or ``notes`` does not have one entry per child, or a
+            note uses a field the engine writes.
+    """
+
+    def __init__(
+        self,
+        children: Sequence[Any],
+        parents: Sequence[Sequence[str | None]],
+        notes: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(children)
+        if len(parents) != len(self):
+            raise ValueError(f"Brood: {len(self)} children but {len(parents)} parent lists")
+        notes = [{}] * len(self) if notes is None else notes
+        if len(notes) != len(self):
+            raise ValueError(f"Brood: {len(self)} children but {len(notes)} notes")
+        self.parents: list[list[str | None]] = [
+            [None if p is None else str(p) for p in group] for group in parents
+        ]
+        self.notes: list[dict[str, Any]] = [dict(note) for note in notes]
+        clash = sorted({k for note in self.notes for k in note} & LINEAGE_FIELDS)
+        if clash:
+            raise ValueError(
+                f"Brood notes cannot set {clash}: the engine writes those lineage fields; "
+                "name the note otherwise (e.g. 'prompt_key')"
+            )
+
+
 @dataclass(frozen=True)
 class Operator:
     """A variation operator: a plain function from parents to children.
@@ -218,6 +270,9 @@ class Operator:
             from the archive; emitters prefer it, so an LM operator sends one batch of
             requests per iteration instead of one at a time. A child may be None (a
             malformed LM reply): it is evaluated, logged as invalid, and skipped.
+            Return a :class:`Brood` to have the lineage record each child's parents
+            (and notes such as its LM reply's cache key); a plain list leaves them
+            unrecorded.
         many: Optional ``many(groups, rng) -> one child per group``: ``fn`` over a whole
             batch of parent groups in one call, for operators that vectorise (Gaussian
             noise on stacked vectors draws every child's noise at once, as pyribs'
@@ -398,3 +453,17 @@ class Domain:
     def render(self, candidate: Any, info: dict[str, Any] | None = None) -> Any:
         """A matplotlib Figure or a string showing the candidate; text by default."""
         return str(candidate)
+
+    def render_details(self, candidate: Any, info: dict[str, Any]) -> dict[str, str]:
+        """What an elite's page in ``report.html`` shows beside :meth:`render`: label ->
+        text.
+
+        Optional. For what only the domain knows how to say about one elite: a formula
+        (a value that starts and ends with ``$`` is LaTeX math, drawn by the report as
+        an SVG with matplotlib's mathtext, so the page needs no network or script
+        library), or a second, held-out judge's verdict. Called only for the elites the
+        report embeds figures for (the best few), so it may cost more than ``info``
+        did. ``info`` is what :meth:`evaluate` (and :meth:`annotate`) kept. None by
+        default.
+        """
+        return {}

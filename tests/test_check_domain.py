@@ -24,7 +24,7 @@ from qd.testing import CHECK_NAMES, CHECKS, DomainCheckError, DomainCheckReport,
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = (
     "parent_selections", "breed", "population_metrics", "features", "annotate",
-    "run_metrics", "report_section", "checkpoint_files", "render",
+    "run_metrics", "report_section", "checkpoint_files", "render", "render_details",
 )  # fmt: skip
 
 
@@ -525,6 +525,9 @@ class BadHooks(Lists):
     def render(self, candidate, info=None):
         return 42
 
+    def render_details(self, candidate, info):
+        return {"area": r"$\frac{1}{$"}
+
 
 def test_each_overridden_hook_is_checked_by_name() -> None:
     failed = failures_of(BadHooks())
@@ -538,6 +541,7 @@ def test_each_overridden_hook_is_checked_by_name() -> None:
     assert "['gallery.png']" in failed["report_section"]
     assert "'../front.csv': give a plain file name" in failed["checkpoint_files"]
     assert "return a str or a matplotlib.figure.Figure" in failed["render"]
+    assert "render_details['area']: matplotlib's mathtext cannot draw" in failed["render_details"]
 
 
 def test_the_shipped_hooks_pass_their_checks() -> None:
@@ -550,3 +554,4 @@ def test_the_shipped_hooks_pass_their_checks() -> None:
     report = check_domain(SymbolicRegression(max_size=16, max_depth=5), checks=HOOKS)
     passed = set(report.passed)
     assert {"features", "annotate", "report_section", "checkpoint_files", "render"} <= passed
+    assert "render_details" in passed

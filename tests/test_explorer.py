@@ -157,3 +157,37 @@ def test_qd_view_gathers_the_data_again_only_when_the_run_changes(sr_run, tmp_pa
     (waiting / "config.toml").write_text((sr_run / "config.toml").read_text())
     _, title, runs = LiveRun(waiting).data()
     assert runs == [] and "has no checkpoint yet" in title
+
+
+def test_the_best_elites_carry_what_render_details_says(sr_run, monkeypatch):
+    """The formula's LaTeX becomes an SVG (for the ``figures`` best only); math that
+    mathtext cannot read, and a hook that raises, are shown as text with the cause."""
+    import base64
+
+    from domains.symbolic_regression import SymbolicRegression
+    from qd.viz.explorer import load_run_data
+
+    _, run = load_run_data(sr_run, figures=3)
+    detailed = sorted((e for e in run["elites"] if "details" in e), key=lambda e: -e["obj"])
+    assert len(detailed) == 3
+    assert detailed[0]["obj"] == max(e["obj"] for e in run["elites"])
+    for elite in detailed:
+        [(label, kind, uri)] = elite["details"]
+        assert (label, kind) == ("formula", "svg")
+        svg = base64.b64decode(uri.removeprefix("data:image/svg+xml;base64,")).decode()
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "<script" not in svg
+
+    answers = iter([{"formula": r"$\frac{1}{$", "note": "plain"}, RuntimeError("no data")])
+
+    def details(self, candidate, info):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(SymbolicRegression, "render_details", details)
+    _, run = load_run_data(sr_run, figures=2)
+    first, second = [e["details"] for e in run["elites"] if "details" in e]
+    assert first[0][:2] == ["formula", "text"] and first[0][2].startswith(r"$\frac{1}{$")
+    assert "mathtext cannot draw" in first[0][2] and first[1] == ["note", "text", "plain"]
+    assert second == [["details", "text", "(render_details failed: RuntimeError: no data)"]]

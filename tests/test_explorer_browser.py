@@ -94,6 +94,10 @@ def test_a_cell_shows_its_elite_and_the_slider_an_older_map(qd, tmp_path):
         page.click(f'#map-0 [data-i="{best}"]')
         panel = page.inner_text("#panel")
         lineage_items = page.locator("#panel ol.lineage li").count()
+        # the formula drawn from its LaTeX (an SVG made by mathtext, no script library)
+        math = page.eval_on_selector_all(
+            "#panel img.math", "ns => ns.map(n => [n.alt, n.naturalWidth, n.naturalHeight])"
+        )
 
         slider = page.locator("#slider-0")
         box = slider.bounding_box()
@@ -106,6 +110,9 @@ def test_a_cell_shows_its_elite_and_the_slider_an_older_map(qd, tmp_path):
     assert f"elite {elite['id']}" in panel
     assert elite["info"]["formula"] in panel  # Koza-1's formula, as the domain wrote it
     assert "initial" in panel and lineage_items >= 1  # its ancestry down to a seed
+    label, kind, svg = elite["details"][0]
+    assert (label, kind) == ("formula", "svg") and svg.startswith("data:image/svg+xml;base64,")
+    assert len(math) == 1 and math[0][0] == "formula" and math[0][1] > 50 and math[0][2] > 5
     assert stop.startswith("checkpoint of iteration 2;")
     assert len(newest) == len(data["elites"]) and len(older) == len(oldest)
     assert older != newest  # the map as it was at iteration 2
@@ -256,3 +263,50 @@ def test_qd_view_serves_the_page_live_and_never_writes_to_the_run(qd, tmp_path):
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     assert changed == {"metrics.jsonl"}  # ours; qd view wrote, touched and left nothing
     assert after["metrics.jsonl"][2].decode().endswith(json.dumps(new_row) + "\n")
+
+
+def test_an_lmx_elite_lists_the_elites_its_prompt_showed(qd, tmp_path, monkeypatch):
+    """A run whose children an LM wrote by LMX (against the fault server, a loopback
+    OpenAI-compatible stub): the clicked elite's ancestors are the elites its few-shot
+    prompt showed, each listed, with the key of its reply in the LM cache."""
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "lm"))  # fault_server, fault_domain
+    from fault_server import FaultServer
+
+    config = tmp_path / "tales.toml"
+    config.write_text(
+        'name = "tales"\nseed = 2\n[domain]\nname = "fault_domain:Tales"\n'
+        "[search]\niterations = 4\nbatch_size = 6\ncheckpoint_every = 2\n"
+        "[lm]\ntimeout = 30.0\n"
+    )
+    with FaultServer() as server:
+        monkeypatch.setenv("QD_LM_BASE_URL", server.base_url)
+        monkeypatch.setenv("QD_LM_MODEL", "fault-model")
+        status, message = qd("run", str(config), "--runs-dir", "runs")
+    assert status == 0, message
+    run = tmp_path / "runs" / "tales"
+    status, message = qd("report", str(run))
+    assert status == 0, message
+    page_path = run / "report.html"
+    data = data_of(page_path)["runs"][0]
+    lineage = data["lineage"]
+    index = next(i for i, e in enumerate(data["elites"]) if lineage[e["id"]][2] == "lmx")
+    elite = data["elites"][index]
+    parents = lineage[elite["id"]][1]
+    assert len(parents) == 3 and all(p in lineage for p in parents)
+
+    errors: list[str] = []
+    requests: list[str] = []
+    with browser_page(errors, requests) as page:
+        page.goto(page_path.as_uri())
+        page.click(f'#map-0 [data-i="{index}"]')
+        listed = page.eval_on_selector_all(
+            "#panel ol.lineage li > b", "ns => ns.map(n => n.textContent)"
+        )
+        first = page.inner_text("#panel ol.lineage li >> nth=0")
+        key = page.get_attribute("#panel ol.lineage li >> nth=0 >> .key", "title")
+
+    assert listed[0] == elite["id"] and set(parents) <= set(listed)
+    assert "lmx" in first and "from " + ", ".join(parents) in first
+    assert "LM reply cache key" in first and key == lineage[elite["id"]][5] and len(key) == 64
+    assert errors == []
+    assert requests == [page_path.as_uri()]

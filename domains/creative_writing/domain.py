@@ -282,6 +282,7 @@ class CreativeWriting(Domain):
             return self._require_lm().children(1, rng)
 
         def batch(n: int, rng: np.random.Generator) -> list[str | FailedChild]:
+            # A Brood: the lineage records each child's example elites and prompt key.
             return self._require_lm().children(n, rng)
 
         return Operator(one, arity=1, name=f"lmx-{self.lmx_mode}", batch=batch)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from domains.creative_writing.seeds import POEMS, TEMPLATES
-from qd.domain import Domain, Evaluation, Measure, Operator
+from qd.domain import Brood, Domain, Evaluation, Measure, Operator
 
 if TYPE_CHECKING:
     from qd.lm.errors import FailedChild
@@ -107,15 +107,24 @@ class Poetry(Domain):
         def batch(n: int, rng: np.random.Generator) -> list[str | FailedChild]:
             self._require_lm()
             parents = self._archive.sample(n, rng)
-            return self._rewrite(parents, rng)
+            children, keys = self._rewrite(parents, rng)
+            # A Brood: the lineage records each poem's parent and its reply's cache key.
+            return Brood(
+                children,
+                self._archive.lineage_ids_of([[p] for p in parents]),
+                [{"prompt_key": k} if isinstance(k, str) else {} for k in keys],
+            )
 
         def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | FailedChild]:
             self._require_lm()
-            return self._rewrite(list(parents[:1]), rng)
+            return self._rewrite(list(parents[:1]), rng)[0]
 
         return Operator(one, arity=1, name="rewrite", batch=batch)
 
-    def _rewrite(self, parents: list[str], rng: np.random.Generator) -> list[str | FailedChild]:
+    def _rewrite(
+        self, parents: list[str], rng: np.random.Generator
+    ) -> tuple[list[str | FailedChild], list[str | None]]:
+        """One rewrite of each parent, and each reply's key in the LM cache."""
         from qd.lm.lmx import child_of
 
         prompts = [
@@ -127,7 +136,8 @@ class Poetry(Domain):
         replies = self._lm.complete_many(
             prompts, max_tokens=self.max_tokens, temperature=0.8, top_p=0.95, stop=["###"]
         )
-        return [child_of(r) for r in replies]  # a failed one says why (qd.lm.FailedChild)
+        children = [child_of(r) for r in replies]  # a failed one says why (FailedChild)
+        return children, [getattr(r, "key", None) for r in replies]
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
         from qd.lm.errors import lm_error_info

@@ -313,6 +313,14 @@ class ScienceBirdsLetters(Domain):
 
         return judged_twice(self, elites, figures)
 
+    def render_details(self, candidate: Any, info: dict[str, Any]) -> dict[str, str]:
+        """Both judges on this level: the search judge (the letter classifier the search
+        optimised, as ``evaluate`` kept it) and the held-out glyph judge, which never ran
+        inside the search (its verdict read from the settled poses, no physics rerun)."""
+        from domains.science_birds.report import judges_on
+
+        return judges_on(self, candidate, info)
+
     def render(self, candidate: Any, info: dict | None = None):
         """The settled level, blocks drawn at their final poses."""
         from domains.science_birds.render import level_figure

@@ -20,6 +20,30 @@ from qd.viz import save_figure
 GALLERY_SIZE = 5
 
 
+def judges_on(domain: Any, candidate: Any, info: dict[str, Any]) -> dict[str, str]:
+    """One level under both judges, as ``render_details`` label -> text."""
+    from types import SimpleNamespace
+
+    from domains.science_birds.audit import heldout_probabilities
+    from domains.science_birds.classifier import LETTERS
+
+    letter = domain.letter
+    search = (
+        f"similarity {info['similarity']:.3f} to {letter} (reads it as "
+        f"{info.get('predicted', '?')}), stability {info['stability']:.3f}: objective "
+        f"{info['similarity'] * info['stability']:.3f}"
+    )
+    elite = SimpleNamespace(candidate=candidate, info=info)
+    row = heldout_probabilities(domain, [elite])[0]
+    best = int(np.argmax(row))
+    read = LETTERS[best] if best < len(LETTERS) else "not a letter"
+    heldout = (
+        f"similarity {row[LETTERS.index(letter)]:.3f} to {letter} (reads it as {read}); "
+        "it never ran inside the search, so this is the number to trust"
+    )
+    return {"search judge (letter classifier)": search, "held-out judge (glyphs)": heldout}
+
+
 def judged_twice(domain: Any, elites: Sequence[Any], figures: Path) -> list[str]:
     """Markdown: similarity under the search and held-out judges, the exploit rate, and
     galleries of the best elites by each judge, drawn at their settled poses."""

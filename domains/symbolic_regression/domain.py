@@ -453,6 +453,11 @@ class SymbolicRegression(Domain):
         """Why ``tree`` has a pole in the box of the data's inputs, or None (or no check)."""
         return find_pole(tree, *self.bounds) if self.pole_check else None
 
+    def render_details(self, candidate: Any, info: dict[str, Any]) -> dict[str, str]:
+        """The elite's formula, simplified, in LaTeX (``report.html`` draws it), beside
+        the fit plot :meth:`render` draws."""
+        return {"formula": f"${self.formula(candidate, info).latex()}$"}
+
     def formula(self, candidate: Any, info: dict[str, Any]) -> Formula:
         """An elite as a :class:`Formula`: its tree with the scaling and error it was scored with.
 

@@ -240,7 +240,7 @@ class LM:
             hit = self.cache.get(key)
             if hit is not None:
                 self.usage.record_cache_hit()
-                return replace(Completion.from_dict(hit), cached=True, latency_s=0.0)
+                return replace(Completion.from_dict(hit), cached=True, latency_s=0.0, key=key)
         revive, sent = self._revive_hook()
 
         async def attempt(seconds_left: float) -> Completion:
@@ -291,6 +291,7 @@ class LM:
         )
         if key is not None and self.cache is not None:
             self.cache.put(key, completion.to_dict())
+            completion.key = key
         return completion
 
     async def _many(

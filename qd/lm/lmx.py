@@ -46,7 +46,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from qd.domain import Operator
+from qd.domain import Brood, Operator
 from qd.lm.errors import FailedChild, LMError
 
 LMXMode = Literal["near", "replace", "fixed", "shuffle", "random", "quality"]
@@ -375,6 +375,7 @@ class LMXVariation:
         self.pool = PromptPool(seeds, max_size=self.pool_size)
         self._quality: dict[str, float] = {}
         self._examples_of: dict[str, tuple[str, ...]] = {}
+        self._ids: dict[str, str] = {}  # text -> lineage id of an elite that had it
 
     @property
     def sampling(self) -> dict[str, Any]:
@@ -395,6 +396,14 @@ class LMXVariation:
         return [text for text, _ in ranked[: self.pool_size]]
 
     def _refresh(self, elites: Sequence[Any]) -> None:
+        for e in elites:  # pools keep texts that left the archive: remember their ids
+            if isinstance(e.candidate, str) and getattr(e, "id", None) is not None:
+                self._ids[e.candidate] = e.id
+        if len(self._ids) > 10 * self.pool_size + 2 * len(elites):
+            keep = {e.candidate for e in elites if isinstance(e.candidate, str)}
+            keep |= set(self.pool.items()) | set(self.quality_pool()) | set(self.history)
+            keep |= {t for ex in self._examples_of.values() for t in ex}
+            self._ids = {t: i for t, i in self._ids.items() if t in keep}
         if self.mode == "replace":
             self.pool.refresh(elites)
         elif self.mode == "quality":
@@ -422,23 +431,39 @@ class LMXVariation:
         if elites is None:
             elites = self._elites()
             self._refresh(elites)
+        return [text for text, _ in self._shown(rng, elites, parent)]
+
+    def _shown(
+        self, rng: np.random.Generator, elites: Sequence[Any], parent: Any
+    ) -> list[tuple[str, str | None]]:
+        """The examples of one prompt (see :meth:`examples`), each with the lineage id of
+        the elite it came from (None for a text no elite of this run had, a seed)."""
+        if self.mode == "near" and elites:
+            chosen = self._find(elites, parent)
+            if chosen is None:
+                chosen = elites[int(rng.integers(len(elites)))]
+            picked = near_examples(elites, chosen, self.k, rng=rng)
+            return [(str(e.candidate), getattr(e, "id", None)) for e in picked]
         if self.mode == "fixed":
-            return self.seeds[: self.k]
-        if self.mode == "random":
-            return _sample(self.seeds + self.history, self.k, rng)
-        if self.mode == "quality":
-            return _sample(self.quality_pool() or self.seeds, self.k, rng)
-        if not elites or self.mode == "shuffle":
-            return _sample(self.seeds, min(self.k, len(self.seeds)), rng)
-        chosen = self._find(elites, parent)
-        if chosen is None:
-            chosen = elites[int(rng.integers(len(elites)))]
-        if self.mode == "near":
-            return [str(e.candidate) for e in near_examples(elites, chosen, self.k, rng=rng)]
-        # replace: the parent's own examples (seeds drawn afresh if we never made it).
-        own = self._examples_of.get(chosen.candidate) if isinstance(chosen.candidate, str) else None
-        base = list(own) if own else _sample(self.pool.items(), self.k, rng)
-        return replace_examples(base, self.pool, rng)
+            texts = self.seeds[: self.k]
+        elif self.mode == "random":
+            texts = _sample(self.seeds + self.history, self.k, rng)
+        elif self.mode == "quality":
+            texts = _sample(self.quality_pool() or self.seeds, self.k, rng)
+        elif not elites or self.mode == "shuffle":
+            texts = _sample(self.seeds, min(self.k, len(self.seeds)), rng)
+        else:  # replace: the parent's own examples (seeds drawn afresh if we never made it)
+            chosen = self._find(elites, parent)
+            if chosen is None:
+                chosen = elites[int(rng.integers(len(elites)))]
+            own = (
+                self._examples_of.get(chosen.candidate)
+                if isinstance(chosen.candidate, str)
+                else None
+            )
+            base = list(own) if own else _sample(self.pool.items(), self.k, rng)
+            texts = replace_examples(base, self.pool, rng)
+        return [(text, self._ids.get(text)) for text in texts]
 
     @staticmethod
     def _find(elites: Sequence[Any], parent: Any) -> Any:
@@ -453,21 +478,25 @@ class LMXVariation:
         self, n: int, rng: np.random.Generator, *, parents: Sequence[Any] | None = None
     ) -> tuple[list[str], list[list[str]]]:
         """``n`` prompts and the examples of each, built from the archive as it is now."""
+        prompts, shown = self._prompts(n, rng, parents)
+        return prompts, [[text for text, _ in ex] for ex in shown]
+
+    def _prompts(
+        self, n: int, rng: np.random.Generator, parents: Sequence[Any] | None
+    ) -> tuple[list[str], list[list[tuple[str, str | None]]]]:
         elites = self._elites()
         self._refresh(elites)
-        examples = [
-            self.examples(rng, elites=elites, parent=parents[i] if parents else None)
-            for i in range(n)
-        ]
-        finals = [self.steer(rng) if self.steer else None for _ in examples]
+        shown = [self._shown(rng, elites, parents[i] if parents else None) for i in range(n)]
+        finals = [self.steer(rng) if self.steer else None for _ in shown]
         prompts = [
-            build_prompt(self.template, ex, f) for ex, f in zip(examples, finals, strict=True)
+            build_prompt(self.template, [text for text, _ in ex], f)
+            for ex, f in zip(shown, finals, strict=True)
         ]
-        return prompts, examples
+        return prompts, shown
 
     def children(
         self, n: int, rng: np.random.Generator, *, parents: Sequence[Any] | None = None
-    ) -> list[str | FailedChild]:
+    ) -> Brood:
         """``n`` new texts from one batch of LM requests.
 
         Args:
@@ -479,14 +508,17 @@ class LMXVariation:
         Returns:
             One text per child, or a :class:`~qd.lm.errors.FailedChild` where the
             request failed or the reply had no usable text (the engine records those
-            as invalid, with the cause).
+            as invalid, with the cause). A :class:`~qd.domain.Brood`: each child's
+            parents are the lineage ids of the elites its prompt showed as examples, in
+            prompt order (seed texts no elite had are left out), and its note
+            ``prompt_key`` is its reply's key in the LM cache (when the LM has one).
 
         Raises:
             LMUnavailableError: The LM's circuit breaker opened.
         """
         if n <= 0:
-            return []
-        prompts, examples = self.prompts(n, rng, parents=parents)
+            return Brood([], [])
+        prompts, shown = self._prompts(n, rng, parents)
         replies = self.lm.complete_many(prompts, **self.sampling)
         if len(replies) != n:
             raise RuntimeError(f"the LM returned {len(replies)} replies for {n} prompts")
@@ -495,8 +527,13 @@ class LMXVariation:
         if self.mode == "random":
             self.history += [t for t in texts if t is not None]
         elif self.mode == "replace":
-            self._remember(texts, examples)
-        return children
+            self._remember(texts, [[text for text, _ in ex] for ex in shown])
+        keys = [getattr(r, "key", None) for r in replies]
+        return Brood(
+            children,
+            [[i for _, i in ex if i is not None] for ex in shown],
+            [{"prompt_key": key} if isinstance(key, str) else {} for key in keys],
+        )
 
     def _remember(self, texts: Sequence[str | None], examples: Sequence[list[str]]) -> None:
         if len(self._examples_of) > 10 * self.pool_size:
@@ -516,7 +553,7 @@ class LMXVariation:
         def one(parents: Sequence[Any], rng: np.random.Generator) -> list[str | FailedChild]:
             return self.children(1, rng, parents=list(parents[:1]) or None)
 
-        def batch(n: int, rng: np.random.Generator) -> list[str | FailedChild]:
+        def batch(n: int, rng: np.random.Generator) -> Brood:
             return self.children(n, rng)
 
         return Operator(one, arity=1, name=f"lmx-{self.mode}", batch=batch)

@@ -41,6 +41,9 @@ class Completion:
         model: The model that answered.
         cached: Whether the reply came from the on-disk cache.
         latency_s: Seconds the request took (0 for a cache hit).
+        key: The request's key in the reply cache (:func:`qd.lm.cache.cache_key`), or
+            None when the LM has no cache. Operators record it in the run's lineage, so
+            the reply a child came from can be looked up. Not stored in the cache.
     """
 
     text: str
@@ -52,10 +55,13 @@ class Completion:
     model: str | None = None
     cached: bool = False
     latency_s: float = 0.0
+    key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (what the cache stores)."""
-        return asdict(self)
+        """A JSON-able dict (what the cache stores; the key is the cache's own)."""
+        data = asdict(self)
+        del data["key"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Completion:

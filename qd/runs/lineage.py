@@ -9,8 +9,11 @@ per evaluated candidate::
 seed writes the same file) and never reused, with no counter to checkpoint. Each elite
 in the archive (and in every checkpoint) keeps its id (:attr:`qd.archive.Elite.id`).
 ``parents`` are ids (``[]`` for initial candidates; null when an operator picked its own
-parents and did not say which, as LMX's batch operator does); ``fate`` is one of
-:data:`qd.archive.FATES`, and invalid or novelty-rejected candidates have a ``reason``.
+parents and did not say which: a batch operator that returns a plain list rather than a
+:class:`qd.domain.Brood`); ``fate`` is one of :data:`qd.archive.FATES`, and invalid or
+novelty-rejected candidates have a ``reason``. An operator's notes join the record: an
+LMX child's ``prompt_key`` is its reply's key in the run's ``lm-cache``, and its
+parents are the elites its prompt showed.
 
 JSON lines rather than SQLite: the file is only appended to while the run goes, is cut
 back to the checkpoint on resume like ``metrics.jsonl``, and a reader (a report page)

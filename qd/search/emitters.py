@@ -14,7 +14,7 @@ import numpy as np
 from ribs.emitters import EmitterBase
 
 from qd.archive import Archive, object_array
-from qd.domain import Operator
+from qd.domain import Brood, Operator
 from qd.search.parents import ParentSelection, uniform_parents
 
 
@@ -63,19 +63,30 @@ class OperatorEmitter(EmitterBase):
         self.parents = parents
         self.last_operator = "initial"
         self.last_parents: list[list[Any]] | None = []
+        self.last_brood: Brood | None = None
         self.last_count = 0
 
     def ask(self) -> np.ndarray:
         """``batch_size`` candidates; afterwards :attr:`last_operator` names what made
         them and :attr:`last_parents` holds each child's parents (the candidate objects,
         so the loop can look up their lineage ids): ``[]`` per initial candidate, None
-        when the operator picked its own parents (``Operator.batch``)."""
+        when the operator picked its own parents (``Operator.batch``). A batch operator
+        that returned a :class:`~qd.domain.Brood` leaves it in :attr:`last_brood` (its
+        parents are lineage ids already)."""
+        self.last_brood = None
         if self.candidate_archive.empty:
             self.last_operator, self.last_parents = "initial", []
-            children = list(self.initial(self.batch_size, self.rng))
+            made = self.initial(self.batch_size, self.rng)
+            # Initial candidates have no parents in the run; an LM's seeds may still
+            # leave notes (the reply's cache key).
+            if isinstance(made, Brood):
+                self.last_brood = Brood(made, [[] for _ in made], made.notes)
+            children = list(made)
         elif self.operator.batch is not None:
             self.last_operator, self.last_parents = self.operator.name, None
-            children = list(self.operator.batch(self.batch_size, self.rng))
+            made = self.operator.batch(self.batch_size, self.rng)
+            self.last_brood = made if isinstance(made, Brood) else None
+            children = list(made)
         else:
             groups = self.parents(self.candidate_archive)(
                 self.batch_size, self.operator.arity, self.rng

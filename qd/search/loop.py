@@ -18,7 +18,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict, Unpack
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 import numpy as np
 
@@ -54,10 +54,12 @@ class Lineage:
     parents: list[list[str | None] | None]
     fates: list[str]
     evaluations: Sequence[Evaluation]
+    notes: list[dict[str, Any]] | None = None
 
     def rows(self) -> list[dict[str, Any]]:
         """One JSON-able record per candidate: ``id``, ``iteration``, ``parents``,
-        ``operator``, ``fate`` and, for invalid or novelty-rejected ones, ``reason``."""
+        ``operator``, ``fate``, for invalid or novelty-rejected ones ``reason``, and the
+        operator's notes (an LM reply's ``prompt_key``)."""
         rows = []
         for i, lineage_id in enumerate(self.ids):
             row: dict[str, Any] = {
@@ -69,12 +71,21 @@ class Lineage:
             }
             if not self.evaluations[i].valid:
                 row["reason"] = self.evaluations[i].invalid_reason
+            if self.notes is not None and self.notes[i]:
+                row.update(self.notes[i])
             rows.append(row)
         return rows
 
 
-Origins = tuple[list[str], list[list[str | None] | None]]
-"""Per proposed candidate: the operator's name, and its parents' lineage ids."""
+class Origins(NamedTuple):
+    """Where a loop's proposed candidates came from, one entry per candidate."""
+
+    operators: list[str]
+    """The name of the operator that made each."""
+    parents: list[list[str | None] | None]
+    """Each one's parents' lineage ids (``[]`` for initial candidates, None unknown)."""
+    notes: list[dict[str, Any]] | None = None
+    """Extra fields of each one's lineage record (an LM reply's cache key), if any."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +183,7 @@ class Loop(ABC):
         """Called right after :meth:`propose` when recording lineage: each candidate's
         operator name and parents' ids. By default unknown (``"?"``, None); a loop that
         knows says so."""
-        return ["?"] * len(candidates), [None] * len(candidates)
+        return Origins(["?"] * len(candidates), [None] * len(candidates))
 
     def accept(self, candidates: list[Any], evaluations: list[Evaluation]) -> dict[str, Any]:
         """Keep what the loop needs of the evaluated candidates (after the archive took
@@ -192,7 +203,15 @@ class Loop(ABC):
             made = self.iteration + 1
             self.ids = [f"{made}-{i}" for i in range(len(candidates))]
             added, fates = self.archive.add_with_fates(candidates, evaluations, self.ids)
-            lineage = Lineage(made, self.ids, origins[0], origins[1], fates, evaluations)
+            lineage = Lineage(
+                made,
+                self.ids,
+                origins.operators,
+                origins.parents,
+                fates,
+                evaluations,
+                origins.notes,
+            )
         else:
             added = self.archive.add_counting(candidates, evaluations)
         extra = self.accept(candidates, evaluations)

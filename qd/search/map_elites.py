@@ -80,17 +80,26 @@ class Search(Loop):
 
     def origins(self, candidates: list[Any]) -> Origins:
         """Each emitter's operator and the lineage ids of the parents it drew (looked up
-        in the archive by identity before the batch is added)."""
+        in the archive by identity before the batch is added), or those a batch
+        operator's :class:`~qd.domain.Brood` named, with its notes."""
         operators: list[str] = []
         parents: list[list[str | None] | None] = []
+        notes: list[dict[str, Any]] | None = None  # made only when an operator left some
         for emitter in self.emitters:
             n = emitter.last_count
-            operators += [emitter.last_operator] * n
             groups = emitter.last_parents
-            if groups is None:
+            brood = emitter.last_brood
+            if brood is not None and any(brood.notes):
+                notes = (notes or [{} for _ in operators]) + brood.notes
+            elif notes is not None:
+                notes += [{} for _ in range(n)]
+            operators += [emitter.last_operator] * n
+            if brood is not None:
+                parents += [list(group) for group in brood.parents]
+            elif groups is None:
                 parents += [None] * n
             elif not groups:
                 parents += [[] for _ in range(n)]
             else:
                 parents += self.archive.lineage_ids_of(groups)
-        return operators, parents
+        return Origins(operators, parents, notes)

@@ -129,7 +129,7 @@ class PopulationSearch(Loop):
         self._kept: tuple[list[Any], list[Evaluation]] = ([], [])
         self.population_ids: list[str | None] = []
         self._kept_ids: list[str | None] = []
-        self._origins: Origins = ([], [])
+        self._origins = Origins([], [])
 
     def propose(self) -> list[Any]:
         """The first generation from ``initial``; later ones bred from the population,
@@ -142,7 +142,7 @@ class PopulationSearch(Loop):
                 )
             self._kept, self._kept_ids = ([], []), []
             children = list(self.domain.initial(self.population_size, self.rng))
-            self._origins = (["initial"] * len(children), [[] for _ in children])
+            self._origins = Origins(["initial"] * len(children), [[] for _ in children])
             return children
         order = self._ranked()[: self.elitism]
         self._kept = (
@@ -162,7 +162,7 @@ class PopulationSearch(Loop):
             parents = [[ids[i] for i in group] for group in bred.parents]
         else:
             parents = [None] * len(bred)
-        self._origins = (["breed"] * len(bred), parents)
+        self._origins = Origins(["breed"] * len(bred), parents)
         return list(bred)
 
     def origins(self, candidates: list[Any]) -> Origins:

@@ -251,6 +251,29 @@ def check_render(ctx: CheckContext) -> None:
         )
 
 
+def check_render_details(ctx: CheckContext) -> None:
+    """``render_details(candidate, info)`` gives label -> text, and every value written
+    as LaTeX math (``$...$``) can be drawn by matplotlib's mathtext, as the report will."""
+    _require_override(ctx, "render_details")
+    from qd.viz._math import is_math, math_svg
+
+    candidate = ctx.valid[0]
+    info = next(r.info for c, r in zip(ctx.first, ctx.results, strict=True) if c is candidate)
+    shown = ctx.call(f"{ctx.name}.render_details", ctx.domain.render_details, candidate, info)
+    if not isinstance(shown, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in shown.items()
+    ):
+        raise CheckFailed(
+            f"{ctx.name}.render_details returned {short(shown)}: return a dict of label -> text"
+        )
+    for label, value in shown.items():
+        if is_math(value):
+            try:
+                math_svg(value)
+            except ValueError as error:
+                raise CheckFailed(f"{ctx.name}.render_details[{label!r}]: {error}") from error
+
+
 HOOK_CHECKS = (
     check_parent_selections,
     check_breed,
@@ -261,4 +284,5 @@ HOOK_CHECKS = (
     check_report_section,
     check_checkpoint_files,
     check_render,
+    check_render_details,
 )

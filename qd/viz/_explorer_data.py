@@ -9,7 +9,8 @@ What is gathered, and what is cut to keep the page small:
 - every elite of the newest checkpoint: measures, bins, objective, ``info`` (scalars,
   strings cut to :data:`INFO_CHARS`) and a text (``Domain.render``'s string, else
   ``str(candidate)``, cut to :data:`TEXT_CHARS`); a rendered Figure as a PNG only for
-  the ``figures`` best (a PNG is ~15 KB);
+  the ``figures`` best (a PNG is ~15 KB), with what ``Domain.render_details`` says of
+  them (LaTeX math drawn as SVG here, :mod:`qd.viz._math`);
 - the lineage records reachable from an elite, the texts of ancestors that older kept
   checkpoints still hold, and a word diff from each one's first parent;
 - the older kept checkpoints' cells, compactly (``[id, objective, bins..., numeric
@@ -37,6 +38,7 @@ from qd.domain import Domain, Measure
 from qd.runs.checkpoints import Checkpoint, CheckpointError
 from qd.runs.directory import RunDirectory
 from qd.runs.lineage import read_lineage
+from qd.viz._math import is_math, math_svg
 
 __all__ = ["CHECKPOINT_CELLS", "CURVE_POINTS", "embed_json", "run_data", "series"]
 
@@ -109,12 +111,7 @@ def run_data(
     if lineage:
         records = read_lineage(run.path)
         reachable = _reachable(records, [e.id for e in elites if e.id is not None])
-        data["lineage"] = {
-            key: [r.get("iteration"), r.get("parents"), r.get("operator"), r.get("fate")]
-            + ([str(r["reason"])[:INFO_CHARS]] if r.get("reason") else [])
-            for key, r in records.items()
-            if key in reachable
-        }
+        data["lineage"] = {key: _lineage_row(r) for key, r in records.items() if key in reachable}
         current = {e.id for e in elites}
         data["texts"] = _older_texts(older, domain, reachable, current, renders_text)
         texts_all = {**data["texts"], **{r["id"]: r["text"] for r in rows if r["id"]}}
@@ -185,6 +182,7 @@ def _elite_rows(
 ) -> list[dict[str, Any]]:
     objectives = np.asarray([e.objective for e in elites], dtype=float)
     best = set(np.argsort(-objectives, kind="stable")[:figures].tolist()) if elites else set()
+    has_details = type(domain).render_details is not Domain.render_details
     rows = []
     for i, elite in enumerate(elites):
         row: dict[str, Any] = {
@@ -202,7 +200,30 @@ def _elite_rows(
                 shown = _render(domain, elite)
                 if isinstance(shown, Figure):
                     row["png"] = _png(shown)
+        if i in best and has_details:
+            row["details"] = _details(domain, elite)
         rows.append(row)
+    return rows
+
+
+def _details(domain: Domain, elite: Elite) -> list[list[str]]:
+    """``Domain.render_details`` as ``[label, "svg" | "text", value]`` rows: LaTeX math
+    drawn here as an SVG ``data:`` URI, the rest as text; a failure is shown, not raised
+    (one odd elite must not lose the page)."""
+    try:
+        details = domain.render_details(elite.candidate, elite.info)
+    except Exception as error:
+        return [["details", "text", f"(render_details failed: {type(error).__name__}: {error})"]]
+    rows = []
+    for label, value in details.items():
+        text = str(value)
+        if is_math(text):
+            try:
+                rows.append([str(label), "svg", math_svg(text)])
+                continue
+            except ValueError as error:
+                text = f"{text}\n({error})"
+        rows.append([str(label), "text", text[:TEXT_CHARS]])
     return rows
 
 
@@ -261,6 +282,19 @@ def _centroids(archive: Archive) -> list[list[float]] | None:
 
 
 # --- lineage ----------------------------------------------------------------------------
+
+
+def _lineage_row(record: dict[str, Any]) -> list[Any]:
+    """``[iteration, parents, operator, fate]``, then the reason (or null) and the LM
+    reply's cache key when the record has them: short rows for the common case."""
+    row = [record.get("iteration"), record.get("parents"), record.get("operator")]
+    row.append(record.get("fate"))
+    reason, key = record.get("reason"), record.get("prompt_key")
+    if reason or key:
+        row.append(str(reason)[:INFO_CHARS] if reason else None)
+    if key:
+        row.append(str(key))
+    return row
 
 
 def _reachable(lineage: dict[str, dict[str, Any]], starts: Iterable[str]) -> set[str]:

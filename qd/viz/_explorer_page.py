@@ -75,6 +75,7 @@ pre {{ white-space: pre-wrap; background: #f6f6f6; padding: .3em; margin: .2em 0
 .curve {{ display: inline-block; margin: .3em; }} figcaption {{ font-size: 12px; }}
 dl {{ display: grid; grid-template-columns: auto 1fr; gap: 0 1em; font-size: 13px; }}
 dd {{ margin: 0; word-break: break-all; }} .lineage li {{ font-size: 13px; }}
+img.math {{ max-width: 100%; display: block; margin: .3em 0; }} .key {{ color: #666; }}
 table {{ border-collapse: collapse; font-size: 13px; }}
 td, th {{ padding: .2em .6em; text-align: right; }} td:first-child {{ text-align: left; }}
 </style></head><body>

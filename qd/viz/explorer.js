@@ -164,6 +164,7 @@
       item.appendChild(el("b", id));
       var why = r[4] ? " (" + r[4] + ")" : "";
       item.appendChild(el("span", " iteration " + r[0] + ", " + r[2] + ", " + r[3] + why + "; " + parents));
+      if (r[5]) { var key = el("span", "; LM reply cache key " + r[5].slice(0, 16) + "\u2026", "key"); key.title = r[5]; item.appendChild(key); }
       var t = id in R.texts ? R.texts[id] : (id in byId[D.runs.indexOf(R)] ? R.elites[byId[D.runs.indexOf(R)][id]].text : null);
       if (R.diffs[id]) item.appendChild(el("pre", R.diffs[id], "diff"));
       else if (t !== null) item.appendChild(el("pre", t, "text"));
@@ -181,6 +182,11 @@
     panel.appendChild(el("p", R.axes.map(function (a, k) { return a.name + " " + fmt(e.m[k]); }).join(", ")));
     if (e.png) { var img = el("img"); img.src = e.png; img.alt = "rendering"; panel.appendChild(img); }
     panel.appendChild(el("pre", e.text, "text"));
+    (e.details || []).forEach(function (d) {
+      panel.appendChild(el("h3", d[0]));
+      if (d[1] === "svg") { var m = el("img", undefined, "math"); m.src = d[2]; m.alt = d[0]; panel.appendChild(m); }
+      else panel.appendChild(el("pre", d[2], "detail"));
+    });
     var info = el("dl");
     Object.keys(e.info).forEach(function (k) {
       info.appendChild(el("dt", k)); info.appendChild(el("dd", fmt(e.info[k])));

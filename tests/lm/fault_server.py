@@ -94,6 +94,8 @@ class FaultServer:
         self.cut_off: Counter[str] = Counter()
         self.requests = 0
         self.paths: Counter[str] = Counter()
+        self.prompts: dict[str, Any] = {}
+        """The prompt (or messages) of each text the server wrote, by that text."""
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self.stopping = threading.Event()
@@ -222,7 +224,12 @@ class _Handler(BaseHTTPRequestHandler):
         with owner._lock:
             owner.paths[self.path] += 1
         fault = owner.next_fault()
-        body = json.dumps(_reply(self.path, request, owner.model)).encode()
+        reply = _reply(self.path, request, owner.model)
+        body = json.dumps(reply).encode()
+        for choice in reply.get("choices", ()):
+            text = choice.get("text", (choice.get("message") or {}).get("content"))
+            with owner._lock:
+                owner.prompts[text] = request.get("prompt", request.get("messages"))
         if fault == "ok":
             self._send(200, body)
         elif fault == "http_500":
