@@ -202,18 +202,19 @@ def exact_recovery(formula, truth: str) -> bool:
 
 
 def test_best_picks_the_exact_formula_that_accuracy_passes_over() -> None:
-    # On this seed the map holds the exact law at size 7 (NRMSE 2.5e-16) and an exact
-    # size-9 variant that scores 2.0e-16: round-off, which "accuracy" follows.
+    # On this seed the map holds the exact law at size 8 (NRMSE 2.6e-13) and an exact
+    # size-9 variant that scores 2.0e-15: round-off, which "accuracy" follows.
     rng = np.random.default_rng(0)
     X = rng.uniform(-5, 5, size=(200, 2))
     y = 3.7 * X[:, 0] ** 2 - 12 * X[:, 1] + 5
     options = {"max_evaluations": 8000, "random_state": 2}
     model = QDSymbolicRegressor(**options).fit(X, y)
     assert model.model_selection == "best"
-    assert model.best_.size == 7 and exact_recovery(model.best_, "3.7*x1**2 - 12*x2 + 5")
+    assert exact_recovery(model.best_, "3.7*x1**2 - 12*x2 + 5")
     assert str(model.best_) == "3.7*x1**2 - 12*x2 + 5"
     accurate = QDSymbolicRegressor(model_selection="accuracy", **options).fit(X, y)
-    assert accurate.best_.size > 7 and accurate.best_.error < model.best_.error
+    assert accurate.best_.size > model.best_.size
+    assert accurate.best_.error < model.best_.error
 
 
 def test_best_is_pysrs_rule_on_the_front() -> None:
