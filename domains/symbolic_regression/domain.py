@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Sequence
+import random
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,15 @@ from domains.symbolic_regression.primitives import (
     to_infix,
     tree_height,
 )
+from domains.symbolic_regression.unit_trees import consistent_tree
+from domains.symbolic_regression.units import UnitSpec, check_units, make_units
 from qd.domain import Domain, Evaluation, Measure, Operator
 
-DESCRIPTORS = ("size", "depth", "nonlinear", "variables")
+DESCRIPTORS = ("size", "depth", "nonlinear", "variables", "units")
+UNIT_RETRIES = 10
+"""Draws of a child under a units constraint before an inconsistent one is kept."""
+UNIT_VIOLATIONS_CAP = 5
+"""The ``units`` axis's last bin holds formulas with this many violations or more."""
 __all__ = ["DESCRIPTORS", "SymbolicRegression"]
 
 
@@ -85,6 +92,15 @@ class SymbolicRegression(Domain):
         pole_check: Reject formulas with a pole (division by a range that reaches 0,
             log of one that reaches 0, an exp past its cap) anywhere in the box of the
             data's inputs, found by interval arithmetic (Keijzer 2003).
+        units: Each input column's units, by name (``x1``.. or the data's column names)
+            or as a list in column order: text such as ``"kg*m^2/s^2"`` (``"1"``:
+            dimensionless) or ``{base: exponent}``. With units, a formula must be
+            dimensionally consistent (``domains.symbolic_regression.units`` gives the
+            rules): an inconsistent one is invalid, unless ``units`` is one of the
+            ``descriptors``, where it is kept in the map on an axis counting its
+            violations (0 to 5+).
+        target_units: The target's units; None lets the formula carry any units (the
+            linear-scaling slope absorbs them). Needs ``units``.
 
     Raises:
         ValueError: Unknown descriptor or function, bad limits, or bad data.
@@ -113,6 +129,8 @@ class SymbolicRegression(Domain):
         linear_scaling: bool = True,
         tune_constants: int = 0,
         pole_check: bool = True,
+        units: Mapping[str, UnitSpec] | Sequence[UnitSpec] | None = None,
+        target_units: UnitSpec = None,
     ) -> None:
         unknown = [d for d in descriptors if d not in DESCRIPTORS]
         if unknown or not 1 <= len(descriptors) <= 2:
@@ -145,6 +163,8 @@ class SymbolicRegression(Domain):
             "linear_scaling": bool(linear_scaling),
             "tune_constants": int(tune_constants),
             "pole_check": bool(pole_check),
+            "units": units,
+            "target_units": target_units,
         }
         self.benchmark: Benchmark | None
         if data is None:
@@ -171,7 +191,29 @@ class SymbolicRegression(Domain):
         self._lows, self._highs = (np.asarray(b, dtype=float) for b in self.bounds)
         self._target = Target(self.data.y_train)
         self._constant_bound = constant_bound(self.data.X_train)
+        self._set_units(units, target_units)
         self.measures = tuple(self._measure(d) for d in self.descriptors)
+
+    def _set_units(self, units: Any, target_units: UnitSpec) -> None:
+        """Read the units; ``_units`` is None without them (no check at all)."""
+        if units is None:
+            if target_units is not None or "units" in self.descriptors:
+                raise ValueError(
+                    "target_units and the 'units' descriptor need units: give each input "
+                    "column's units"
+                )
+            self._units = None
+            return
+        self._units = make_units(
+            units, n_vars=self.n_vars, names=self.data.names, target=target_units
+        )
+        self._units_constraint = "units" not in self.descriptors
+
+    def unit_violations(self, tree: gp.PrimitiveTree) -> int:
+        """How many rules of dimensional analysis ``tree`` breaks (0 without units)."""
+        if self._units is None:
+            return 0
+        return check_units(tree, self._units).violations
 
     def __reduce__(self):
         # Rebuild from parameters in worker processes: the primitive set holds classes
@@ -191,6 +233,11 @@ class SymbolicRegression(Domain):
             return Measure.uniform(
                 "nonlinear", 0, 11, 11, title="nonlinear functions (last bin: 10+)"
             )
+        if descriptor == "units":
+            cap = UNIT_VIOLATIONS_CAP
+            return Measure.uniform(
+                "units", 0, cap + 1, cap + 1, title=f"unit violations (last bin: {cap}+)"
+            )
         n = self.n_vars
         return Measure.uniform("variables", 0, n + 1, n + 1, title="distinct variables")
 
@@ -202,8 +249,24 @@ class SymbolicRegression(Domain):
         Raises:
             ValueError: ``init_depth`` is too deep to give trees within ``max_size``.
         """
-        with deap_random(int(rng.integers(2**63))):
+        with deap_random(int(rng.integers(2**63))) as private:
+            if self._units is not None:  # rejection alone finds almost no consistent seed
+                return [self._consistent_initial_tree(private) for _ in range(n)]
             return [self._initial_tree() for _ in range(n)]
+
+    def _consistent_initial_tree(self, private: random.Random) -> gp.PrimitiveTree:
+        """A tree consistent by construction (``unit_trees``), else an ordinary one."""
+        assert self._units is not None
+        depth = private.randint(max(self.init_depth[0], 1), max(self.init_depth[1], 1))
+        tree = consistent_tree(
+            self.pset,
+            self._units,
+            private,
+            depth=depth,
+            max_size=self.max_size,
+            max_depth=self.max_depth,
+        )
+        return tree if tree is not None else self._initial_tree()
 
     def _initial_tree(self) -> gp.PrimitiveTree:
         # Redraw oversized trees: variation falls back to a parent when a child breaks
@@ -219,8 +282,24 @@ class SymbolicRegression(Domain):
         )
 
     def variation(self) -> Operator:
-        """Crossover, subtree mutation or constant mutation, within the static limits."""
+        """Crossover, subtree mutation or constant mutation, within the static limits.
+
+        Under a units constraint, a child that is not consistent is drawn again, up to
+        ``UNIT_RETRIES`` times, so the budget is not spent on children the check rejects.
+        """
+        if self._units is not None and self._units_constraint:
+            return Operator(self._vary_consistent, arity=2, name="gp")
         return Operator(self._vary, arity=2, name="gp")
+
+    def _vary_consistent(
+        self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator
+    ) -> list:
+        assert self._units is not None
+        for _attempt in range(UNIT_RETRIES):
+            children = self._vary(parents, rng)
+            if all(check_units(c, self._units).consistent for c in children):
+                break
+        return children
 
     def _vary(self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator) -> list:
         with deap_random(int(rng.integers(2**63))):
@@ -261,6 +340,15 @@ class SymbolicRegression(Domain):
         # The hot path of a search: the tree is compiled once, and the pole check, the
         # fit, the tuning and the descriptors all read that one program.
         X, y = self.data.X_train, self.data.y_train
+        violations = None
+        if self._units is not None:  # dimensional analysis first: it needs no data
+            try:
+                check = check_units(tree, self._units)
+            except ValueError as error:  # a tree over another primitive set
+                return Evaluation.invalid(str(error), formula=to_infix(tree)), None
+            if self._units_constraint and not check.consistent:
+                return Evaluation.invalid(f"units: {check.reason}", formula=to_infix(tree)), None
+            violations = check.violations
         try:
             try:
                 program = compile_tree(tree, self.n_vars)
@@ -302,6 +390,8 @@ class SymbolicRegression(Domain):
                 )
                 cost += 1
         descriptors = self._describe_program(tree, program)
+        if violations is not None:
+            descriptors["units"] = min(violations, UNIT_VIOLATIONS_CAP)
         evaluation = Evaluation(
             objective=1.0 / (1.0 + fit.error),
             measures=tuple(descriptors[d] for d in self.descriptors),
@@ -371,14 +461,17 @@ class SymbolicRegression(Domain):
             return intercept + slope * run(tree, np.asarray(X, dtype=float))
 
     def describe(self, tree: gp.PrimitiveTree) -> dict[str, int]:
-        """Every descriptor of a tree, by name."""
+        """Every descriptor of a tree, by name (``units`` only when the domain has units)."""
         names = {node.value for node in tree if isinstance(node, gp.Terminal)}
-        return {
+        described = {
             "size": len(tree),
             "depth": tree_height(tree),
             "nonlinear": sum(1 for node in tree if node.name in NONLINEAR),
             "variables": sum(1 for v in self.pset.arguments if v in names),
         }
+        if self._units is not None:
+            described["units"] = min(self.unit_violations(tree), UNIT_VIOLATIONS_CAP)
+        return described
 
     def features(self, candidate: Any, info: dict[str, Any]) -> list[float] | None:
         """The formula's outputs on the training points, centred and scaled to unit norm.

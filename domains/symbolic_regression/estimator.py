@@ -80,6 +80,14 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             lowest training error; or ``parsimony``, the smallest formula whose training
             NRMSE is within 5% of the lowest (on noisy data, the one that stops fitting
             the noise; PySR's "best" rule is of the same kind).
+        units: Each input column's units (a list in column order, or a mapping keyed by
+            feature name or ``x1``..``xn``): text such as ``"kg*m^2/s^2"`` (``"1"``:
+            dimensionless) or ``{base: exponent}``. Formulas must then be dimensionally
+            consistent (rules in ``domains.symbolic_regression.units``): a constraint, or,
+            with ``"units"`` among ``descriptors``, an axis counting violations; either
+            way ``best_`` is always consistent. None: no dimensional analysis.
+        target_units: The target's units (needs ``units``); None lets a formula carry any
+            units, which the linear-scaling slope absorbs.
         random_state: Seed (int), ``numpy.random.RandomState`` or None.
         verbose: Show a progress bar.
 
@@ -116,6 +124,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         parents: str = "uniform",
         pole_check: bool = True,
         model_selection: str = "accuracy",
+        units: Any = None,
+        target_units: Any = None,
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -134,6 +144,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         self.parents = parents
         self.pole_check = pole_check
         self.model_selection = model_selection
+        self.units = units
+        self.target_units = target_units
         self.random_state = random_state
         self.verbose = verbose
 
@@ -215,6 +227,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             "pole_check": bool(self.pole_check),
         }
         if self.parents == "pimp":
+            if self.units is not None:
+                raise ValueError("units: not supported with parents='pimp'; use another parents")
             from domains.symbolic_regression.population import MateChoiceRegression
 
             return MateChoiceRegression(p_crossover=self.p_crossover, **options)
@@ -222,6 +236,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             descriptors=tuple(self.descriptors),
             p_crossover=self.p_crossover,
             p_constant=self.p_constant,
+            units=self.units,
+            target_units=self.target_units,
             **options,
         )
 
@@ -244,14 +260,32 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             )
         formulas.sort(key=lambda f: (f.size, f.error))
         self.models_ = formulas
-        most_accurate = min(formulas, key=lambda f: (f.error, f.size))
+        eligible = self._consistent(formulas)
+        most_accurate = min(eligible, key=lambda f: (f.error, f.size))
         if self.model_selection == "parsimony":
             limit = most_accurate.error * PARSIMONY_TOLERANCE
-            self.best_ = min((f for f in formulas if f.error <= limit), key=lambda f: f.size)
+            self.best_ = min((f for f in eligible if f.error <= limit), key=lambda f: f.size)
         else:
             self.best_ = most_accurate
         self.formulas_ = [_record(i, f) for i, f in enumerate(formulas)]
         self.pareto_front_ = pareto_front(self.formulas_)
+
+    def _consistent(self, formulas: list[Formula]) -> list[Formula]:
+        """The formulas ``best_`` may be: with units, only dimensionally consistent ones.
+
+        Raises:
+            RuntimeError: Units are given and no elite is consistent (possible only
+                with the ``units`` axis, where inconsistent formulas stay in the map).
+        """
+        if self.units is None:
+            return formulas
+        kept = [f for f in formulas if self.domain_.unit_violations(f.tree) == 0]
+        if not kept:
+            raise RuntimeError(
+                "units: no dimensionally consistent formula in the map; raise "
+                "max_evaluations, check units and target_units, or give no target_units"
+            )
+        return kept
 
     # --- pickling: trees through their JSON tokens ------------------------------------
 
