@@ -38,6 +38,7 @@ bench: install
 	$(PY) bench/physics.py
 	$(PY) bench/evaluation_backends.py
 	$(PY) bench/lm_prefix_cache.py
+	$(PY) bench/explorer_page.py --iterations 50 --repeats 3
 	$(PY) bench/embeddings.py
 
 lint: install

@@ -53,8 +53,12 @@ TIMED: tuple[tuple[str, str, str], ...] = (
     ("engine loop (qd.search, qd.archive)", "qd.search.loop", "Loop.step"),
     ("engine loop (qd.search, qd.archive)", "qd.search.evaluation", "checked_evaluate"),
     ("engine loop (qd.search, qd.archive)", "qd.archive", "Archive.add_counting"),
+    ("engine loop (qd.search, qd.archive)", "qd.archive", "Archive.add_with_fates"),
     ("parent draws (qd.archive)", "qd.search.parents", "sample_from"),
     ("variation (DEAP operators, limits)", _DOMAIN, f"{_SR}._vary"),
+    ("variation (batch kernel, node lists)", "domains.symbolic_regression.batch", "vary"),
+    ("batch kernel: poles, run, tuning, score", _DOMAIN, "fit_many"),
+    ("assess (the rest: Evaluation, checks)", _DOMAIN, f"{_SR}._evaluate_batch"),
     ("assess (the rest: Evaluation, checks)", _DOMAIN, f"{_SR}.assess"),
     ("compile tree -> program", _DOMAIN, "compile_tree"),
     ("compile tree -> program", "domains.symbolic_regression.fitting", "compile_tree"),
@@ -65,6 +69,7 @@ TIMED: tuple[tuple[str, str, str], ...] = (
     ("descriptors", _DOMAIN, f"{_SR}.describe"),
     ("descriptors", _DOMAIN, f"{_SR}._describe_program"),
     ("formula text (to_infix)", _DOMAIN, "scaled_infix"),
+    ("formula text (to_infix)", "domains.symbolic_regression.formula", "scaled_infix"),
     ("formula text (to_infix)", _DOMAIN, "to_infix"),
 )
 

@@ -284,6 +284,19 @@ class Archive:
         """
         return self._add(candidates, evaluations)[0]
 
+    def contenders(self, evaluations: Sequence[Evaluation]) -> list[int]:
+        """Positions of the valid evaluations whose objective beats their cell's elite,
+        or whose cell is empty: the candidates an :meth:`add` of this batch may keep."""
+        keep = [i for i, e in enumerate(evaluations) if e.valid]
+        if not keep:
+            return []
+        measures = self.coordinates([evaluations[i].measures for i in keep])
+        cells = np.asarray(self._archive.index_of(measures))
+        held = self._cell_objective[cells]
+        objectives = np.array([evaluations[i].objective for i in keep], dtype=float)
+        wins = np.isnan(held) | (objectives > held)
+        return [i for i, win in zip(keep, wins.tolist(), strict=True) if win]
+
     def add_counting(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> int:
         """:meth:`add`, returning how many cells are new or now hold a better elite.
 

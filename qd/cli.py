@@ -1,4 +1,4 @@
-"""The ``qd`` command: run, resume, report and list domains.
+"""The ``qd`` command: run, resume, report, view and list domains.
 
 Mistakes a user can fix (a bad config key, an unknown domain, a missing run) print
 one line on stderr and exit with status 2; they never show a traceback. A run stopped
@@ -191,20 +191,68 @@ def resume(
 
 @app.command()
 def report(
-    run_path: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    run_paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="RUN...", help="A run directory, or several with --html."),
+    ],
     top: Annotated[int, typer.Option(help="How many top elites to show.")] = 5,
     figures: Annotated[
         int, typer.Option(help="How many of the best elites get their picture in report.html.")
     ] = FIGURES,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write one page comparing the runs here (e.g. compare.html) instead of "
+            "each run's reports; nothing is written into the runs.",
+        ),
+    ] = None,
 ) -> None:
-    """Write RUN/report.md (heatmap, curves, top elites) and RUN/report.html (the explorer)."""
+    """Write RUN/report.md (heatmap, curves, top elites) and RUN/report.html (the explorer);
+    with --html, one page comparing the runs (a map each, curves overlaid, a table)."""
+    from qd.viz.explorer import write_comparison
     from qd.viz.report import write_report
 
+    if html is None and len(run_paths) > 1:
+        raise fail(
+            f"{len(run_paths)} runs given: several runs are compared on one page, so name it "
+            "with --html (e.g. --html compare.html)"
+        )
     try:
-        page = write_report(run_path, top=top, html_figures=figures, notify=_warn)
+        if html is not None:
+            page = write_comparison(run_paths, html, figures=0, notify=_warn)
+        else:
+            page = write_report(run_paths[0], top=top, html_figures=figures, notify=_warn)
     except (ConfigError, RunError) as error:
         raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"cannot write {error.filename or html}: {error.strerror}") from None
     typer.echo(f"wrote {page}")
+
+
+@app.command()
+def view(
+    run_path: Annotated[Path, typer.Argument(metavar="RUN", help="A run directory.")],
+    port: Annotated[
+        int, typer.Option(help="Port on 127.0.0.1 (default 0: a free one, printed).")
+    ] = 0,
+    figures: Annotated[
+        int, typer.Option(help="How many of the best elites get their picture.")
+    ] = FIGURES,
+) -> None:
+    """Serve RUN's explorer page live on 127.0.0.1, refreshed as the run writes (read-only)."""
+    from qd.viz.live import serve_run
+
+    def announce(line: str) -> None:
+        typer.echo(line)
+        sys.stdout.flush()
+
+    try:
+        serve_run(run_path, port=port, figures=figures, announce=announce)
+    except (ConfigError, RunError) as error:
+        raise fail(str(error)) from None
+    except OSError as error:
+        raise fail(f"cannot serve on 127.0.0.1:{port}: {error.strerror or error}") from None
 
 
 @app.command()

@@ -297,6 +297,18 @@ class Domain:
         """
         return None
 
+    def annotate(self, candidate: Any, info: dict[str, Any]) -> dict[str, Any]:
+        """More ``info`` for a candidate about to enter the archive, computed only then.
+
+        Optional. For what costs more than the score itself and is worth keeping only
+        for elites, such as a formula's text: the search calls it on the candidates of
+        each batch whose objective beats their cell's elite (or fills an empty cell),
+        just before adding them, and merges the returned dict into their ``info``. A
+        search scores thousands of candidates for every one that enters the map.
+        Returns JSON values; the default adds nothing.
+        """
+        return {}
+
     def run_metrics(self) -> dict[str, Any]:
         """Counters of the domain's own work for each ``metrics.jsonl`` line.
 

@@ -23,8 +23,8 @@ from qd.testing import CHECK_NAMES, CHECKS, DomainCheckError, DomainCheckReport,
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = (
-    "parent_selections", "breed", "population_metrics", "features", "run_metrics",
-    "report_section", "render",
+    "parent_selections", "breed", "population_metrics", "features", "annotate",
+    "run_metrics", "report_section", "render",
 )  # fmt: skip
 
 
@@ -510,6 +510,9 @@ class BadHooks(Lists):
     def features(self, candidate, info):
         return [float("nan")] * len(candidate)
 
+    def annotate(self, candidate, info):
+        return {"objective": float("nan")}
+
     def run_metrics(self):
         return ["not", "a", "dict"]
 
@@ -528,6 +531,7 @@ def test_each_overridden_hook_is_checked_by_name() -> None:
     assert "must return JSON" in failed["population_metrics"]
     assert "finite numbers" in failed["features"]
     assert "not a dict" in failed["run_metrics"]
+    assert "must return JSON" in failed["annotate"]
     assert "['gallery.png']" in failed["report_section"]
     assert "return a str or a matplotlib.figure.Figure" in failed["render"]
 
@@ -540,4 +544,4 @@ def test_the_shipped_hooks_pass_their_checks() -> None:
     )
     assert {"parent_selections", "breed", "population_metrics"} <= set(report.passed)
     report = check_domain(SymbolicRegression(max_size=16, max_depth=5), checks=HOOKS)
-    assert {"features", "report_section", "render"} <= set(report.passed)
+    assert {"features", "annotate", "report_section", "render"} <= set(report.passed)

@@ -73,3 +73,22 @@ def test_every_python_snippet_runs_as_written(page, index, code, why, tmp_path) 
 def test_snippets_that_do_not_run_are_few_and_said() -> None:
     runnable = [s for s in SNIPPETS if s[3] is None]
     assert len(runnable) >= 5 and len(SNIPPETS) - len(runnable) <= 15
+
+
+def test_report_screenshots_are_shown_and_small() -> None:
+    """docs/screenshots.py shoots one report.html per domain it runs; each PNG is in
+    docs/images, shown by a page of the docs, and under 300 KB."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("screenshots", ROOT / "docs" / "screenshots.py")
+    assert spec is not None and spec.loader is not None
+    screenshots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshots)
+    assert set(screenshots.RUNS) == {"symbolic_regression", "science_birds", "creative_writing"}
+    pages = "".join(page.read_text() for page in (ROOT / "docs").glob("*.md"))
+    for name, (config, _) in screenshots.RUNS.items():
+        assert (ROOT / config).is_file(), config
+        image = ROOT / "docs" / "images" / f"report_{name}.png"
+        assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+        assert image.stat().st_size < screenshots.MAX_BYTES == 300_000
+        assert f"](images/{image.name})" in pages, f"no docs page shows {image.name}"

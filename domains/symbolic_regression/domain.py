@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from deap import gp
 
+from domains.symbolic_regression import batch
+from domains.symbolic_regression.batch_tuning import fit_many
 from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
 from domains.symbolic_regression.compiled import (
     Program,
@@ -36,7 +38,7 @@ from domains.symbolic_regression.fitting import (
     nrmse,
 )
 from domains.symbolic_regression.formula import Formula, scaled_infix
-from domains.symbolic_regression.intervals import find_pole, find_pole_compiled
+from domains.symbolic_regression.intervals import find_pole, find_pole_compiled, pole_reason
 from domains.symbolic_regression.primitives import (
     FUNCTIONS,
     NONLINEAR,
@@ -193,6 +195,8 @@ class SymbolicRegression(Domain):
         self._constant_bound = constant_bound(self.data.X_train)
         self._set_units(units, target_units)
         self.measures = tuple(self._measure(d) for d in self.descriptors)
+        self._table = batch.nodes_table(self.pset)
+        self._XT = np.ascontiguousarray(self.data.X_train.T, dtype=np.float64)
 
     def _set_units(self, units: Any, target_units: UnitSpec) -> None:
         """Read the units; ``_units`` is None without them (no check at all)."""
@@ -208,6 +212,17 @@ class SymbolicRegression(Domain):
             units, n_vars=self.n_vars, names=self.data.names, target=target_units
         )
         self._units_constraint = "units" not in self.descriptors
+
+    def _unit_screen(self, tree: gp.PrimitiveTree) -> tuple[Evaluation | None, int]:
+        """(the invalid evaluation of a tree the units rule out, or None; its violations)."""
+        assert self._units is not None
+        try:
+            check = check_units(tree, self._units)
+        except ValueError as error:  # a tree over another primitive set
+            return Evaluation.invalid(str(error), formula=to_infix(tree)), 0
+        if self._units_constraint and not check.consistent:
+            return Evaluation.invalid(f"units: {check.reason}", formula=to_infix(tree)), 0
+        return None, check.violations
 
     def unit_violations(self, tree: gp.PrimitiveTree) -> int:
         """How many rules of dimensional analysis ``tree`` breaks (0 without units)."""
@@ -266,14 +281,14 @@ class SymbolicRegression(Domain):
             max_size=self.max_size,
             max_depth=self.max_depth,
         )
-        return tree if tree is not None else self._initial_tree()
+        return batch.Tree(tree) if tree is not None else self._initial_tree()
 
     def _initial_tree(self) -> gp.PrimitiveTree:
         # Redraw oversized trees: variation falls back to a parent when a child breaks
         # the limits, so a parent over max_size would breed children over it too.
         low, high = self.init_depth
         for _attempt in range(100):
-            tree = gp.PrimitiveTree(gp.genHalfAndHalf(self.pset, low, high))
+            tree = batch.Tree(gp.genHalfAndHalf(self.pset, low, high))
             if len(tree) <= self.max_size:
                 return tree
         raise ValueError(
@@ -284,12 +299,45 @@ class SymbolicRegression(Domain):
     def variation(self) -> Operator:
         """Crossover, subtree mutation or constant mutation, within the static limits.
 
-        Under a units constraint, a child that is not consistent is drawn again, up to
-        ``UNIT_RETRIES`` times, so the budget is not spent on children the check rejects.
+        A batch of children is made in one compiled call (:func:`.batch.vary`); ``_vary``
+        is the same operators one child at a time on DEAP's own functions, kept for
+        subclasses that change how one child is made. Under a units constraint, a child
+        that is not consistent is drawn again, up to ``UNIT_RETRIES`` times, so the
+        budget is not spent on children the check rejects.
         """
+        if type(self)._vary is not SymbolicRegression._vary:
+            return Operator(self._vary, arity=2, name="gp")
         if self._units is not None and self._units_constraint:
-            return Operator(self._vary_consistent, arity=2, name="gp")
-        return Operator(self._vary, arity=2, name="gp")
+            return Operator(
+                self._vary_consistent, arity=2, name="gp", many=self._vary_many_consistent
+            )
+        return Operator(self._vary, arity=2, name="gp", many=self._vary_many)
+
+    def _vary_many(self, groups: Sequence[Sequence[Any]], rng: np.random.Generator) -> list:
+        return batch.vary(
+            groups,
+            rng,
+            table=self._table,
+            n_vars=self.n_vars,
+            p_crossover=self.p_crossover,
+            p_constant=self.p_constant,
+            max_depth=self.max_depth,
+            max_size=self.max_size,
+        )
+
+    def _vary_many_consistent(
+        self, groups: Sequence[Sequence[Any]], rng: np.random.Generator
+    ) -> list:
+        """:meth:`_vary_many`, with inconsistent children redrawn from their parents."""
+        assert self._units is not None
+        children = self._vary_many(groups, rng)
+        for _attempt in range(UNIT_RETRIES - 1):
+            redo = [i for i, c in enumerate(children) if not check_units(c, self._units).consistent]
+            if not redo:
+                break
+            for i, child in zip(redo, self._vary_many([groups[i] for i in redo], rng), strict=True):
+                children[i] = child
+        return children
 
     def _vary_consistent(
         self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator
@@ -322,6 +370,8 @@ class SymbolicRegression(Domain):
         return gp.genFull(pset, min_=0, max_=2, type_=type_)
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
+        if self._scores_in_batches():
+            return self._evaluate_batch(batch)
         results = []
         for tree in batch:
             if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
@@ -329,6 +379,97 @@ class SymbolicRegression(Domain):
                 continue
             results.append(self.assess(tree)[0])
         return results
+
+    def _scores_in_batches(self) -> bool:
+        """Whether :meth:`evaluate` may score a batch in one compiled call: unless a
+        subclass scores or describes trees its own way."""
+        cls = type(self)
+        return (
+            cls.assess is SymbolicRegression.assess and cls.describe is SymbolicRegression.describe
+        )
+
+    def _evaluate_batch(self, candidates: Sequence[Any]) -> list[Evaluation]:
+        """:meth:`assess` of every tree, pole checks, runs, tuning and scores of the whole
+        batch in one compiled call (the kernels of the one-tree path: the same bits)."""
+        results: list[Evaluation | None] = [None] * len(candidates)
+        violations: dict[int, int] = {}
+        trees, positions = [], []
+        for position, tree in enumerate(candidates):
+            if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
+                results[position] = Evaluation.invalid(f"not a GP tree: {type(tree).__name__}")
+                continue
+            if self._units is not None:  # dimensional analysis first: it needs no data
+                rejected, violations[position] = self._unit_screen(tree)
+                if rejected is not None:
+                    results[position] = rejected
+                    continue
+            try:
+                batch.packed(tree, self.n_vars)
+            except KeyError:  # another language: the one-tree path names what is wrong
+                results[position] = self.assess(tree)[0]
+                continue
+            trees.append(tree)
+            positions.append(position)
+        if not trees:
+            return results  # type: ignore[return-value]
+        packed, starts = batch.pack_many(trees, self.n_vars)
+        target = self._target
+        scores, poles, constants = fit_many(
+            packed,
+            starts,
+            self._XT,
+            target.y_float,
+            target.mean_float,
+            target.centred_float,
+            target.spread,
+            self._lows,
+            self._highs,
+            self.pole_check,
+            self.linear_scaling,
+            self.n_vars,
+            self.tune_constants,
+            self._constant_bound,
+        )
+        names = self.descriptors
+        is_constant = packed[0] == 1.0
+        constant_starts = np.zeros(len(trees) + 1, dtype=np.int64)
+        np.cumsum(np.add.reduceat(is_constant, starts[:-1]), out=constant_starts[1:])
+        rows = scores.tolist()  # Python floats, read once
+        for k, (tree, position, pole) in enumerate(
+            zip(trees, positions, poles[:, 0].tolist(), strict=True)
+        ):
+            if pole:
+                _, start, end, lo, hi = poles[k].tolist()
+                reason = pole_reason(tree, int(pole), int(start), int(end), lo, hi)
+                results[position] = Evaluation.invalid(f"pole: {reason}", formula=to_infix(tree))
+                continue
+            error, intercept, slope, height, nonlinear, variables, cost, tuned = rows[k]
+            shape = {
+                "size": len(tree),
+                "depth": int(height),
+                "nonlinear": int(nonlinear),
+                "variables": int(variables),
+            }
+            if position in violations:
+                shape["units"] = min(violations[position], UNIT_VIOLATIONS_CAP)
+            candidate = None
+            if tuned:
+                where = np.flatnonzero(is_constant[starts[k] : starts[k + 1]])
+                mine = constants[constant_starts[k] : constant_starts[k + 1]]
+                candidate = batch.with_constants(tree, where, mine, self._table)
+            results[position] = Evaluation(
+                objective=1.0 / (1.0 + error),
+                measures=tuple(shape[name] for name in names),
+                info={
+                    "nrmse": error if math.isfinite(error) else None,
+                    "hit": error < self.hit_threshold,
+                    "intercept": intercept,
+                    "slope": slope,
+                },
+                candidate=candidate,
+                cost=int(cost),
+            )
+        return results  # type: ignore[return-value]
 
     def assess(self, tree: gp.PrimitiveTree) -> tuple[Evaluation, np.ndarray | None]:
         """Score one tree: pole check, fit (scaling, tuning), and its training outputs.
@@ -342,13 +483,9 @@ class SymbolicRegression(Domain):
         X, y = self.data.X_train, self.data.y_train
         violations = None
         if self._units is not None:  # dimensional analysis first: it needs no data
-            try:
-                check = check_units(tree, self._units)
-            except ValueError as error:  # a tree over another primitive set
-                return Evaluation.invalid(str(error), formula=to_infix(tree)), None
-            if self._units_constraint and not check.consistent:
-                return Evaluation.invalid(f"units: {check.reason}", formula=to_infix(tree)), None
-            violations = check.violations
+            rejected, violations = self._unit_screen(tree)
+            if rejected is not None:
+                return rejected, None
         try:
             try:
                 program = compile_tree(tree, self.n_vars)
@@ -398,7 +535,6 @@ class SymbolicRegression(Domain):
             info={
                 "nrmse": fit.error if math.isfinite(fit.error) else None,
                 "hit": bool(fit.error < self.hit_threshold),
-                "formula": scaled_infix(fit.tree, fit.intercept, fit.slope),
                 "intercept": fit.intercept,
                 "slope": fit.slope,
             },
@@ -406,6 +542,15 @@ class SymbolicRegression(Domain):
             cost=cost,
         )
         return evaluation, fit.outputs
+
+    def annotate(self, candidate: gp.PrimitiveTree, info: dict[str, Any]) -> dict[str, Any]:
+        """The formula's text (``info["formula"]``) for a tree entering the map.
+
+        Written only for elites: rendering every scored formula as text cost as much as
+        scoring it.
+        """
+        tree = getattr(candidate, "tree", candidate)  # an Individual holds its tree
+        return {"formula": scaled_infix(tree, info["intercept"], info["slope"])}
 
     def _pole(self, tree: gp.PrimitiveTree, program: Program) -> str | None:
         """:meth:`pole` from the tree's compiled program (the same answer, faster)."""
@@ -492,7 +637,7 @@ class SymbolicRegression(Domain):
         return encode_tree(candidate)
 
     def decode(self, data: Any) -> gp.PrimitiveTree:
-        return decode_tree(data, self.pset)
+        return batch.Tree(decode_tree(data, self.pset))
 
     def test_error(self, tree: gp.PrimitiveTree) -> float:
         """NRMSE on the benchmark's test set (held out from the search)."""

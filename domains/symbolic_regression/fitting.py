@@ -7,7 +7,8 @@ Two standard ways to stop GP from spending its search on numbers:
   ``a`` and ``b`` the least-squares fit, in closed form over all points at once. The
   search then looks for the *shape* of the target; scale and offset come free.
 - **Constant optimisation**: the formula's own constants are tuned by nonlinear least
-  squares (Levenberg-Marquardt, :mod:`.marquardt`: reproducible to the bit, which
+  squares (Levenberg-Marquardt, compiled in :mod:`.batch_tuning` after the readable
+  reference :mod:`.marquardt`; reproducible to the bit, which
   SciPy's MINPACK is not), with ``a`` and ``b`` solved exactly inside each residual call
   (variable projection), as pyoperon tunes its coefficients. Every function call the
   optimiser makes is counted and the budget is never exceeded, so budgets compare.
@@ -23,8 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 from deap import gp
 
-from domains.symbolic_regression.compiled import Program, compile_tree, constants_runner
-from domains.symbolic_regression.marquardt import minimise
+from domains.symbolic_regression.batch import Tree
+from domains.symbolic_regression.batch_kernels import SLOPE_FLOOR as _KERNEL_FLOOR
+from domains.symbolic_regression.batch_kernels import score as score_kernel
+from domains.symbolic_regression.batch_tuning import minimise as tune_program
+from domains.symbolic_regression.compiled import Program, _execute, compile_tree
 
 __all__ = [
     "Fit",
@@ -37,6 +41,7 @@ __all__ = [
 ]
 
 SLOPE_FLOOR = 1e-12
+assert SLOPE_FLOOR == _KERNEL_FLOOR, "the compiled scorer's floor is this one"
 """Below this output spread a formula is a constant: its slope is 0, its intercept the
 target's mean."""
 
@@ -137,6 +142,9 @@ class Target:
         self.mean_float = float(self.mean)
         self.centred = y - self.mean
         self.spread = float(np.std(y)) or 1.0
+        # what the compiled scorer reads: contiguous float64
+        self.y_float = np.ascontiguousarray(y, dtype=np.float64)
+        self.centred_float = np.ascontiguousarray(self.centred, dtype=np.float64)
 
     def scale(self, prediction: np.ndarray) -> tuple[float, float]:
         """:func:`linear_scale` ``(prediction, self.y)``; call within ``np.errstate``."""
@@ -154,19 +162,21 @@ class Target:
             return self.mean_float, 0.0
         return intercept, slope
 
-    def error(self, prediction: np.ndarray) -> float:
-        """:func:`nrmse` ``(prediction, self.y)``; call within ``np.errstate``."""
-        if not np.isfinite(prediction).all():
-            return float("inf")
-        squares = prediction - self.y
-        np.multiply(squares, squares, out=squares)  # what ``** 2`` computes, in place
-        rmse = math.sqrt(_mean(squares))  # IEEE sqrt, as np.sqrt
-        return rmse / self.spread if math.isfinite(rmse) else float("inf")
-
     def score(self, outputs: np.ndarray, scaling: bool) -> tuple[float, float, float]:
-        """``(error, intercept, slope)`` of ``outputs`` (scaled when ``scaling``)."""
-        intercept, slope = self.scale(outputs) if scaling else (0.0, 1.0)
-        return self.error(intercept + slope * outputs), intercept, slope
+        """``(error, intercept, slope)`` of ``outputs`` (scaled when ``scaling``).
+
+        The compiled :func:`~.batch_kernels.score`, which scores a batch of formulas too,
+        so a formula scored alone or in a batch gets the same bits.
+        """
+        error, intercept, slope = score_kernel(
+            np.ascontiguousarray(outputs, dtype=np.float64),
+            self.y_float,
+            self.mean_float,
+            self.centred_float,
+            self.spread,
+            bool(scaling),
+        )
+        return float(error), float(intercept), float(slope)
 
 
 @dataclass(frozen=True)
@@ -261,50 +271,34 @@ def _tune(
     checked), its compiled ``program`` and transposed inputs ``XT``; also returns the
     tuned tree's outputs, computed during the search. Call within ``np.errstate``.
 
-    The optimiser changes only the program's constant array between calls: nothing is
-    rebuilt, and the Jacobian's ``n`` shifted formulas run in one compiled call. The
-    program's constants are restored before returning.
+    The compiled Levenberg-Marquardt of :mod:`.batch_tuning` (the batch path's own, so
+    a tree tuned alone or in a batch gets the same constants); the program's constants
+    are left as they came.
     """
-    start = program.constants.copy()
-    seen: dict[bytes, np.ndarray] = {start.tobytes(): first}
-
-    y = target.y
-
-    def residual(outputs: np.ndarray) -> np.ndarray:
-        intercept, slope = target.scale(outputs) if scaling else (0.0, 1.0)
-        result = intercept + slope * outputs - y
-        return np.where(np.isfinite(result), result, FAILED_RESIDUAL)
-
-    def residuals(values: np.ndarray) -> np.ndarray:
-        program.constants[:] = values
-        outputs = program.evaluate(XT, transposed=True)
-        seen[values.tobytes()] = outputs
-        return residual(outputs)
-
-    run_rows = constants_runner(program, XT)
-
-    def residual_rows(points: np.ndarray) -> np.ndarray:
-        outputs = run_rows(points)
-        return np.array([residual(row) for row in outputs])
-
-    try:
-        best, calls = minimise(
-            residuals,
-            start,
-            max_calls=max_evaluations,
-            first=residual(first),
-            residuals_many=residual_rows,
-            bound=bound,
-        )
-    finally:
-        program.constants[:] = start
+    del first  # the kernel starts from the program's outputs, computed alongside
+    best = program.constants.copy()
+    calls = tune_program(
+        program.codes,
+        program.slots,
+        best,
+        XT,
+        program.depth,
+        target.y_float,
+        target.mean_float,
+        target.centred_float,
+        bool(scaling),
+        int(max_evaluations),
+        float(bound),
+    )
+    outputs = np.empty(XT.shape[1])
+    _execute(program.codes, program.slots, best, XT, program.depth, outputs)
     # Fresh constant nodes: DEAP's copies share their nodes with the original tree.
-    tuned = gp.PrimitiveTree(tree)
+    tuned = Tree(tree)
     for index, value in zip(program.constant_nodes, best, strict=True):
         fresh = object.__new__(type(tuned[index]))
         fresh.value = float(value)
         tuned[index] = fresh
-    return tuned, calls, seen[best.tobytes()]
+    return tuned, int(calls), outputs
 
 
 def fit_tree(

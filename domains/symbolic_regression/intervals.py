@@ -402,6 +402,13 @@ def find_pole_compiled(
     kind, start, end, lo, hi = _program_pole(
         program.codes, program.slots, program.constants, lows, highs
     )
+    return pole_reason(tree, kind, start, end, lo, hi)
+
+
+def pole_reason(
+    tree: gp.PrimitiveTree, kind: int, start: int, end: int, lo: float, hi: float
+) -> str | None:
+    """The sentence :func:`find_pole` gives, from what ``_program_pole`` returned."""
     if kind == _NO_POLE:
         return None
     if kind == _DIVISION:

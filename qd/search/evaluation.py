@@ -111,23 +111,28 @@ def _evaluate(domain: Domain, batch: Sequence[Any]) -> list[Evaluation]:
 
 
 def _all_sound(domain: Domain, results: list[Any]) -> bool:
-    """Whether every result is a valid Evaluation with a finite objective and one finite
-    number per (numeric) axis: the usual batch, checked with two array conversions
+    """Whether every result is an Evaluation, invalid or with a finite objective and one
+    finite number per (numeric) axis: the usual batch, checked with two array conversions
     instead of a Python call per value. False sends the batch to :func:`_checked`, which
     finds and names each problem."""
     n_axes = len(domain.measures)
     if any(m.kind == "categorical" for m in domain.measures):
         return False
+    valid = []
     for result in results:
-        if not isinstance(result, Evaluation) or result.invalid_reason is not None:
+        if not isinstance(result, Evaluation):
             return False
+        if result.invalid_reason is None:  # an invalid one passes as it is
+            valid.append(result)
+    if not valid:
+        return True
     try:
-        objectives = np.array([r.objective for r in results], dtype=float)
-        measures = np.array([r.measures for r in results], dtype=float)
+        objectives = np.array([r.objective for r in valid], dtype=float)
+        measures = np.array([r.measures for r in valid], dtype=float)
     except (TypeError, ValueError):  # a non-number, or rows of different lengths
         return False
     return (
-        measures.shape == (len(results), n_axes)
+        measures.shape == (len(valid), n_axes)
         and bool(np.isfinite(objectives).all())
         and bool(np.isfinite(measures).all())
     )

@@ -186,6 +186,7 @@ class Loop(ABC):
         origins = self.origins(candidates) if self.lineage else None
         evaluations = self.evaluator.evaluate(candidates)
         candidates = improved(candidates, evaluations)
+        self._annotate(candidates, evaluations)
         lineage = None
         if origins is not None:
             made = self.iteration + 1
@@ -210,6 +211,15 @@ class Loop(ABC):
         for callback in self.callbacks:
             callback(self, result)
         return result
+
+    def _annotate(self, candidates: list[Any], evaluations: list[Evaluation]) -> None:
+        """``Domain.annotate`` of the candidates that may enter the archive, into their
+        info (skipped for domains that keep the default)."""
+        annotate = self.domain.annotate
+        if type(self.domain).annotate is Domain.annotate:
+            return
+        for i in self.archive.contenders(evaluations):
+            evaluations[i].info.update(annotate(candidates[i], evaluations[i].info))
 
     def run(self, iterations: int) -> Archive:
         """Run until ``iterations`` iterations have been done in total."""

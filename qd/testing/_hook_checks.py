@@ -150,6 +150,31 @@ def check_features(ctx: CheckContext) -> None:
         raise CheckFailed(f"{ctx.name}.features gave vectors of lengths {sorted(lengths)}")
 
 
+def check_annotate(ctx: CheckContext) -> None:
+    """``annotate(candidate, info)`` gives a dict of JSON values that names no key the
+    evaluation already set (it adds to ``info``; it does not rewrite the score's)."""
+    _require_override(ctx, "annotate")
+    for candidate, result in zip(ctx.first, ctx.results, strict=True):
+        if not result.valid:
+            continue
+        extra = ctx.call(f"{ctx.name}.annotate", ctx.domain.annotate, candidate, result.info)
+        if not isinstance(extra, Mapping):
+            raise CheckFailed(f"{ctx.name}.annotate returned {short(extra)}, not a dict")
+        try:
+            json.dumps(extra, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise CheckFailed(
+                f"{ctx.name}.annotate must return JSON (it goes into the elite's info and "
+                f"the checkpoints): {error}"
+            ) from error
+        clash = sorted(set(extra) & set(result.info))
+        if clash:
+            raise CheckFailed(
+                f"{ctx.name}.annotate returned keys {clash} that evaluate already set in "
+                "info: annotate adds to info, it does not rewrite it"
+            )
+
+
 def check_run_metrics(ctx: CheckContext) -> None:
     """``run_metrics()`` returns a dict of JSON values (after the domain has evaluated)."""
     _require_override(ctx, "run_metrics")
@@ -207,6 +232,7 @@ HOOK_CHECKS = (
     check_breed,
     check_population_metrics,
     check_features,
+    check_annotate,
     check_run_metrics,
     check_report_section,
     check_render,

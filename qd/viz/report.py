@@ -94,7 +94,7 @@ def write_report(
         ]
     lines += _diversity_lines(domain, elites)
     lines += domain.report_section(elites, figures)
-    if len(domain.measures) <= 2 or archive.kind == "cvt":
+    if len(domain.measures) <= 2:  # a CVT heatmap of more would raise; report.html draws it
         save_figure(archive_heatmap(archive), figures / "archive.png")
         lines += ["## Archive", "", f"![archive]({FIGURES_DIR}/archive.png)", ""]
     if metrics:
@@ -125,7 +125,15 @@ def write_report(
     page = run.path / "report.md"
     page.write_text("\n".join(lines))
     title = f"Run {config.name}: {domain.name}, {checkpoint.iteration} iterations"
-    html_page = explorer_page(run, domain, archive, title=title, figures=html_figures)
+    html_page = explorer_page(
+        run,
+        domain,
+        archive,
+        title=title,
+        iteration=checkpoint.iteration,
+        evaluations=checkpoint.evaluations,
+        figures=html_figures,
+    )
     (run.path / PAGE).write_text(html_page)
     return page
 
