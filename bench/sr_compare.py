@@ -17,6 +17,7 @@ Usage::
     python bench/sr_compare.py --workers 2             # 9 problems, 5 seeds, 50,000 evals
     python bench/sr_compare.py --problems koza-1 pagie-1 --tools gplearn pyoperon --seeds 10
     python bench/sr_compare.py --dask-scheduler tcp://host:8786 --readme
+    python bench/sr_compare.py --seconds 10 --tools pyoperon qd-uniform-co  # equal wall time
 
 Every finished run is written at once to the JSON file of raw results (``--out``, default
 ``runs/sr_compare.json``), keyed by (problem, tool, seed, budget); a rerun skips the runs
@@ -107,6 +108,7 @@ DEFAULT_PROBLEMS = (
 QUICK_PROBLEMS = ("koza-1", "nguyen-7")
 QUICK_SEEDS = 2
 QUICK_BUDGET = 3_000
+TIMED_BUDGET = 1_000_000_000  # with --seconds: time is the limit, not evaluations
 DEFAULT_OUT = Path("runs/sr_compare.json")
 README = ROOT / "bench" / "README.md"
 MARK_START, MARK_END = markers("sr_compare")
@@ -134,10 +136,12 @@ class RunSpec:
     tool: str
     seed: int
     budget: int
+    seconds: float | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.problem}|{self.tool}|{self.seed}|{self.budget}"
+        limit = f"{self.budget}" if self.seconds is None else f"{self.budget}|{self.seconds}s"
+        return f"{self.problem}|{self.tool}|{self.seed}|{limit}"
 
 
 def run_one(spec: RunSpec) -> dict[str, Any]:
@@ -155,6 +159,7 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         "tool": spec.tool,
         "seed": spec.seed,
         "budget": spec.budget,
+        "seconds": spec.seconds,
         "version": version(spec.tool),
         "test_r2": None,
         "train_r2": None,
@@ -170,7 +175,10 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
         tool = TOOLS[spec.tool]()
         began = time.perf_counter()
         with np.errstate(all="ignore"):
-            tool.fit(data.X_train, data.y_train, spec.budget, spec.seed)
+            if spec.seconds is None:
+                tool.fit(data.X_train, data.y_train, spec.budget, spec.seed)
+            else:
+                tool.fit(data.X_train, data.y_train, spec.budget, spec.seed, seconds=spec.seconds)
             row["wall_s"] = time.perf_counter() - began
             test, train = (
                 r2(data.y_test, tool.predict(data.X_test)),
@@ -316,14 +324,25 @@ def render(
     *,
     budget: int,
     seeds: int,
+    seconds: float | None = None,
 ) -> str:
     """The whole markdown report: a heading, one table per problem, the summary."""
     chosen = [
-        r for r in rows if r["problem"] in problems and r["tool"] in tools and r["budget"] == budget
+        r
+        for r in rows
+        if r["problem"] in problems
+        and r["tool"] in tools
+        and r["budget"] == budget
+        and r.get("seconds") == seconds
     ]
     table = cells(chosen)
+    limit = (
+        f"{budget:,} evaluations per run"
+        if seconds is None
+        else f"{seconds:g} s of fit wall time per run (one thread; pyoperon counts whole seconds)"
+    )
     parts = [
-        f"{budget:,} evaluations per run, {seeds} seed(s) per problem; hit = test R² > "
+        f"{limit}, {seeds} seed(s) per problem; hit = test R² > "
         f"{HIT_R2}; a non-finite prediction scores -inf; size in nodes; evals/s over fit "
         "wall time.",
     ]
@@ -350,9 +369,10 @@ def save_rows(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     sr_tools.save_rows(path, rows, bench="sr_compare", hit_threshold=HIT_R2)
 
 
-def update_readme(path: Path, section: str) -> None:
-    """Replaces the marked sr_compare section of ``path`` (appends one if it has none)."""
-    update_section(path, "sr_compare", section)
+def update_readme(path: Path, section: str, *, timed: bool = False) -> None:
+    """Replaces the marked sr_compare section of ``path`` (appends one if it has none);
+    ``timed``: the equal-wall-time section (``sr_compare_time``) instead."""
+    update_section(path, "sr_compare_time" if timed else "sr_compare", section)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -367,6 +387,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"smoke run: {' '.join(QUICK_PROBLEMS)}, {QUICK_SEEDS} seeds, {QUICK_BUDGET:,} "
         "evaluations (explicit options win)",
     )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        help="equal wall time instead: each run stops after this many seconds of fit "
+        "(pyoperon's max_time, the estimator's max_time; gplearn has no time limit and is "
+        "left out); --budget then only caps evaluations (default 1e9)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="LocalCluster workers (1: serial)")
     parser.add_argument("--dask-scheduler", help="address of a running Dask scheduler")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"({DEFAULT_OUT})")
@@ -377,6 +404,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = args.problems or list(QUICK_PROBLEMS if args.quick else DEFAULT_PROBLEMS)
     seeds = args.seeds or (QUICK_SEEDS if args.quick else DEFAULT_SEEDS)
     budget = args.budget or (QUICK_BUDGET if args.quick else DEFAULT_BUDGET)
+    seconds = args.seconds
+    if seconds is not None:
+        if not seconds > 0:
+            parser.error("--seconds must be a positive number")
+        budget = args.budget or TIMED_BUDGET
     if seeds < 1 or budget < 1 or args.workers < 1:
         parser.error("--seeds, --budget and --workers must be at least 1")
     try:
@@ -387,6 +419,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tools, skipped = [], {}
     for tool in args.tools or TOOLS:
         reason = missing(tool)
+        if seconds is not None and tool == "gplearn":
+            reason = "gplearn has no wall-time limit (--seconds)"
         if reason:
             skipped.setdefault(reason, []).append(tool)
         else:
@@ -400,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = [] if args.fresh else load_rows(args.out)
     kept = {row_key(r): r for r in rows if r["error"] is None}  # failed runs run again
     specs = [
-        RunSpec(problem, tool, seed, budget)
+        RunSpec(problem, tool, seed, budget, seconds)
         for problem in problems
         for seed in range(seeds)
         for tool in tools
@@ -408,7 +442,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     todo = [s for s in specs if s.key not in kept]
     print(
         f"{len(specs)} runs ({len(problems)} problems x {len(tools)} tools x {seeds} seeds, "
-        f"{budget:,} evaluations each); {len(specs) - len(todo)} already in {args.out}; "
+        f"{f'{budget:,} evaluations' if seconds is None else f'{seconds:g} s'} each); "
+        f"{len(specs) - len(todo)} already in {args.out}; "
         f"{'serial' if args.workers == 1 and not args.dask_scheduler else 'Dask'}, "
         f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()})"
     )
@@ -431,18 +466,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     wanted = [results[s.key] for s in specs]
-    report = render(wanted, problems, tools, budget=budget, seeds=seeds)
+    report = render(wanted, problems, tools, budget=budget, seeds=seeds, seconds=seconds)
     print()
     print(report)
     print(f"\nraw results: {args.out}")
     if args.readme:
-        update_readme(README, f"`{command_line('sr_compare.py', argv)}`\n\n{report}")
+        update_readme(
+            README,
+            f"`{command_line('sr_compare.py', argv)}`\n\n{report}",
+            timed=seconds is not None,
+        )
         print(f"updated {README}")
     return 0
 
 
 def row_key(row: dict[str, Any]) -> str:
-    return RunSpec(row["problem"], row["tool"], row["seed"], row["budget"]).key
+    return RunSpec(row["problem"], row["tool"], row["seed"], row["budget"], row.get("seconds")).key
 
 
 if __name__ == "__main__":

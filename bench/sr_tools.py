@@ -151,7 +151,9 @@ class PyoperonTool:
     optimizer_iterations = 10
     symbols = "add,sub,mul,div,sin,cos,exp,log,constant,variable"
 
-    def fit(self, X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> None:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, budget: int, seed: int, seconds: float | None = None
+    ) -> None:
         from pyoperon.sklearn import SymbolicRegressor
 
         self.model = SymbolicRegressor(
@@ -161,6 +163,7 @@ class PyoperonTool:
             population_size=self.population,
             generations=budget,  # never the binding limit: max_evaluations is
             max_evaluations=budget,
+            max_time=None if seconds is None else max(1, round(seconds)),  # whole seconds
             random_state=seed,
             n_threads=1,
         )
@@ -203,10 +206,14 @@ class QDTool:
         self.name = name
         self.params = params
 
-    def fit(self, X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> None:
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, budget: int, seed: int, seconds: float | None = None
+    ) -> None:
         from domains.symbolic_regression.estimator import QDSymbolicRegressor
 
-        self.model = QDSymbolicRegressor(max_evaluations=budget, random_state=seed, **self.params)
+        self.model = QDSymbolicRegressor(
+            max_evaluations=budget, max_time=seconds, random_state=seed, **self.params
+        )
         self.model.fit(X, y)
 
     def predict(self, X: np.ndarray) -> np.ndarray:

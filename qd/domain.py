@@ -326,6 +326,18 @@ class Domain:
         """
         return []
 
+    def checkpoint_files(self, elites: Sequence[Any]) -> Mapping[str, str]:
+        """Files of the domain's own, rewritten in the run directory at each checkpoint.
+
+        Optional. ``{file name: text}`` from the archive's elites; each file is written
+        atomically into the run directory's ``domain/`` folder at each checkpoint (and
+        at the run's end), so a user can read a run's results while it goes: symbolic
+        regression writes ``hall_of_fame.csv``, its accuracy-size front, as PySR does.
+        Names are plain file names ending in ``.csv``; the run owns ``domain/``, so
+        ``qd run --force`` replaces it. No files by default.
+        """
+        return {}
+
     def parent_selections(self) -> Mapping[str, Callable[..., Any]]:
         """Parent selections the domain adds to MAP-Elites', by name (``search.parents``).
 

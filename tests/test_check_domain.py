@@ -24,7 +24,7 @@ from qd.testing import CHECK_NAMES, CHECKS, DomainCheckError, DomainCheckReport,
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = (
     "parent_selections", "breed", "population_metrics", "features", "annotate",
-    "run_metrics", "report_section", "render",
+    "run_metrics", "report_section", "checkpoint_files", "render",
 )  # fmt: skip
 
 
@@ -519,6 +519,9 @@ class BadHooks(Lists):
     def report_section(self, elites, figures):
         return ["![gallery](report/gallery.png)"]
 
+    def checkpoint_files(self, elites):
+        return {"../front.csv": "size\n"}
+
     def render(self, candidate, info=None):
         return 42
 
@@ -533,6 +536,7 @@ def test_each_overridden_hook_is_checked_by_name() -> None:
     assert "not a dict" in failed["run_metrics"]
     assert "must return JSON" in failed["annotate"]
     assert "['gallery.png']" in failed["report_section"]
+    assert "'../front.csv': give a plain file name" in failed["checkpoint_files"]
     assert "return a str or a matplotlib.figure.Figure" in failed["render"]
 
 
@@ -544,4 +548,5 @@ def test_the_shipped_hooks_pass_their_checks() -> None:
     )
     assert {"parent_selections", "breed", "population_metrics"} <= set(report.passed)
     report = check_domain(SymbolicRegression(max_size=16, max_depth=5), checks=HOOKS)
-    assert {"features", "annotate", "report_section", "render"} <= set(report.passed)
+    passed = set(report.passed)
+    assert {"features", "annotate", "report_section", "checkpoint_files", "render"} <= passed

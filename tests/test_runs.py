@@ -57,6 +57,26 @@ def test_a_failed_atomic_write_keeps_the_old_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["archive.json"]
 
 
+def test_domain_files_are_plain_csv_names_written_whole(tmp_path: Path) -> None:
+    run = RunDirectory(tmp_path)
+    run.write_domain_files({"front.csv": "size,error\n1,0.5\n"})
+    assert (tmp_path / "domain" / "front.csv").read_text() == "size,error\n1,0.5\n"
+    for name in ("../escape.csv", "notes.txt", "sub/front.csv", ".hidden.csv"):
+        with pytest.raises(ValueError, match=r"not a plain file name ending in \.csv"):
+            run.write_domain_files({name: "x"})
+    assert sorted(p.name for p in (tmp_path / "domain").iterdir()) == ["front.csv"]
+
+
+def test_a_csv_a_person_put_in_a_run_directory_is_not_the_runs(tmp_path: Path) -> None:
+    from qd.runs.directory import _made_by_a_run
+
+    (tmp_path / "domain").mkdir()
+    (tmp_path / "domain" / "hall_of_fame.csv").write_text("size\n1\n")
+    (tmp_path / "my_data.csv").write_text("x,y\n")
+    assert _made_by_a_run(tmp_path / "domain")
+    assert not _made_by_a_run(tmp_path / "my_data.csv")
+
+
 def test_only_the_newest_three_checkpoints_are_kept(tmp_path: Path) -> None:
     run = RunDirectory(tmp_path)
     for iteration in (5, 10, 15, 20, 25):

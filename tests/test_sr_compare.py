@@ -221,3 +221,23 @@ def test_gplearn_spends_its_budget_on_koza_1():
     assert abs(result["evaluations"] - 2000) <= sr_compare.GplearnTool.population
     assert result["test_r2"] is not None and math.isfinite(result["test_r2"])
     assert result["size"] >= 1
+
+
+def test_equal_wall_time_stops_each_tool_at_its_seconds():
+    """``--seconds``: time, not evaluations, ends a run (the budget only caps them)."""
+    tools = ["qd-uniform-co"] + (["pyoperon"] if sr_compare.missing("pyoperon") is None else [])
+    for tool in tools:
+        spec = sr_compare.RunSpec("koza-1", tool, 0, sr_compare.TIMED_BUDGET, 1.0)
+        result = sr_compare.run_one(spec)
+        assert result["error"] is None, result["error"]
+        assert result["seconds"] == 1.0 and "1.0s" in spec.key
+        assert 0 < result["evaluations"] < sr_compare.TIMED_BUDGET
+        assert result["wall_s"] >= 0.9  # it searched until the limit, then stopped
+        assert np.isfinite(result["test_r2"])
+
+
+def test_gplearn_is_left_out_of_equal_wall_time(tmp_path, capsys):
+    out = tmp_path / "timed.json"
+    argv = ["--problems", "koza-1", "--tools", "gplearn", "--seconds", "1", "--out", str(out)]
+    assert sr_compare.main(argv) == 1
+    assert "gplearn has no wall-time limit" in capsys.readouterr().out

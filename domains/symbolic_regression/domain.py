@@ -591,6 +591,8 @@ class SymbolicRegression(Domain):
             error=float("inf") if error is None else float(error),
             bounds=self.bounds,
             names=self.data.names,
+            inputs=self.data.X_train,
+            target_std=self._target.spread,
         )
 
     def scale(self, tree: gp.PrimitiveTree) -> tuple[float, float]:
@@ -648,6 +650,13 @@ class SymbolicRegression(Domain):
         from domains.symbolic_regression.report import formulas_section
 
         return formulas_section(self, elites, figures)
+
+    def checkpoint_files(self, elites: Sequence[Any]) -> dict[str, str]:
+        """``hall_of_fame.csv``: the map's accuracy-size front, rewritten at each checkpoint."""
+        from domains.symbolic_regression.hall_of_fame import FILE_NAME, HallOfFame
+
+        hall = self.__dict__.setdefault("_hall_of_fame", HallOfFame())  # texts kept per run
+        return {FILE_NAME: hall.csv(self.formula(e.candidate, e.info) for e in elites)}
 
     def render(self, candidate: gp.PrimitiveTree, info: dict | None = None):
         """The formula over the data: target vs prediction on train and test points."""

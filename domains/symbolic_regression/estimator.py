@@ -15,6 +15,10 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+import math
+import os
+import time
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
@@ -32,12 +36,19 @@ from domains.symbolic_regression.primitives import FUNCTIONS
 from qd.archive import Archive
 from qd.search import Search
 
-__all__ = ["QDSymbolicRegressor", "pareto_front"]
+__all__ = ["QDSymbolicRegressor", "pareto_front", "select"]
 
 PARENTS = ("uniform", "fitness", "pimp")
-SELECTIONS = ("accuracy", "parsimony")
+SELECTIONS = ("best", "accuracy", "parsimony")
 PARSIMONY_TOLERANCE = 1.05
 """``parsimony`` takes the smallest formula with training NRMSE <= 1.05 x the lowest."""
+BEST_TOLERANCE = 1.5
+"""``best`` looks among the front's formulas whose loss (squared NRMSE, so MSE up to a
+constant) is at most 1.5 x the lowest: PySR's factor."""
+ERROR_FLOOR = 1e-10
+"""Training NRMSEs below this count as this for ``best``: they differ by round-off only
+(an exact formula scores ~1e-16, and a bigger exact one may score a hair lower), so
+among exact formulas the smallest is chosen."""
 
 
 class _DomainOptions(TypedDict):
@@ -59,6 +70,11 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
     Args:
         max_evaluations: Budget: formula evaluations on the training data, counting
             every call that constant optimisation makes (as pyoperon counts).
+        max_time: Seconds of search at most (pyoperon's ``max_time``): the fit stops at
+            the first iteration that starts past it, or at ``max_evaluations``, whichever
+            comes first. None: no time limit. A time limit makes the result depend on
+            the machine's speed; the same seed gives the same map only for the same
+            number of evaluations.
         batch_size: Children per emitter per iteration.
         emitters: Emitters per iteration.
         descriptors: The map's two axes: ``size``, ``depth``, ``nonlinear`` or
@@ -76,10 +92,23 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         parents: Parent selection in the map: ``uniform``, ``fitness``
             (proportional), or ``pimp`` (mate choice by evolving ideal mates).
         pole_check: Reject formulas with a pole on the box of the training inputs.
-        model_selection: Which formula ``best_`` (and ``predict``) is: ``accuracy``, the
-            lowest training error; or ``parsimony``, the smallest formula whose training
-            NRMSE is within 5% of the lowest (on noisy data, the one that stops fitting
-            the noise; PySR's "best" rule is of the same kind).
+        model_selection: Which formula ``best_`` (and ``predict``) is (see
+            :func:`select`): ``best`` (default), PySR's rule: on the accuracy-size
+            front, with loss = NRMSE² (errors below ``ERROR_FLOOR`` = 1e-10 count as
+            1e-10), each formula's score is ``-log(loss / loss_prev) / (size -
+            size_prev)`` against the next smaller formula of the front (the negative
+            derivative of log-loss with respect to size; 0 for the smallest), and the
+            highest score among formulas whose loss is at most 1.5 x the lowest wins: the
+            size where the error stops dropping fast. ``accuracy``: the lowest training
+            error (ties to the smaller). ``parsimony``: the smallest formula whose
+            training NRMSE is within 5% of the lowest.
+        feature_names: Names of the input columns, shown for ``x1..xn`` in every text
+            of a formula (``str``, ``raw``, ``simplified``, ``latex``, the records and
+            the hall of fame). A DataFrame's columns do the same without it (and set
+            ``feature_names_in_``, as in scikit-learn); given both, they must agree.
+        hall_of_fame: A CSV path to rewrite with the front (size, error, r2, simplified
+            formula, raw formula) every ``HALL_OF_FAME_EVERY`` (10) iterations and at the
+            end of ``fit``, atomically, as PySR's ``hall_of_fame.csv``; None for none.
         units: Each input column's units (a list in column order, or a mapping keyed by
             feature name or ``x1``..``xn``): text such as ``"kg*m^2/s^2"`` (``"1"``:
             dimensionless) or ``{base: exponent}``. Formulas must then be dimensionally
@@ -92,24 +121,30 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         verbose: Show a progress bar.
 
     Attributes:
-        best_: The :class:`Formula` chosen by ``model_selection``.
+        best_: The :class:`Formula` chosen by ``model_selection``; ``str(best_)`` is its
+            simplified text, ``best_.raw`` the tree as scored.
         archive_: The ``qd.archive.Archive`` of elites (plot with ``qd.viz``).
         formulas_: Every elite as a record (index, formula, size, depth, error, r2,
-            intercept, slope), smallest first; ``pandas.DataFrame(model.formulas_)``
-            makes a table of it.
+            intercept, slope), smallest first; ``formula`` is the raw text as scored
+            (``Formula.raw``: simplifying every elite would cost ~0.1 s each),
+            ``str(models_[index])`` the simplified one. ``pandas.DataFrame(
+            model.formulas_)`` makes a table of it.
         models_: The :class:`Formula` of each record (``models_[record["index"]]``):
             predict, simplify, export to sympy, LaTeX or numpy.
         pareto_front_: The records no other elite beats on both size and error,
             smallest first.
         n_evaluations_: Evaluations spent (at least ``max_evaluations``; the last
             iteration finishes its batch).
+        n_iterations_: Iterations of the search (each asks every emitter for a batch).
         n_features_in_: Number of input columns.
+        feature_names_in_: A DataFrame's column names (only when ``X`` was one).
     """
 
     def __init__(
         self,
         *,
         max_evaluations: int = 50_000,
+        max_time: float | None = None,
         batch_size: int = 50,
         emitters: int = 2,
         descriptors: Sequence[str] = ("size", "depth"),
@@ -123,13 +158,16 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         tune_constants: int = 10,
         parents: str = "uniform",
         pole_check: bool = True,
-        model_selection: str = "accuracy",
+        model_selection: str = "best",
+        feature_names: Sequence[str] | None = None,
+        hall_of_fame: str | os.PathLike[str] | None = None,
         units: Any = None,
         target_units: Any = None,
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
         self.max_evaluations = max_evaluations
+        self.max_time = max_time
         self.batch_size = batch_size
         self.emitters = emitters
         self.descriptors = descriptors
@@ -144,6 +182,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         self.parents = parents
         self.pole_check = pole_check
         self.model_selection = model_selection
+        self.feature_names = feature_names
+        self.hall_of_fame = hall_of_fame
         self.units = units
         self.target_units = target_units
         self.random_state = random_state
@@ -158,10 +198,13 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             ValueError: Bad data (NaN, infinite, mismatched or too few rows: named by
                 scikit-learn's checks; values beyond 1e100, whose squares overflow) or a
                 bad parameter (named).
+            OSError: ``hall_of_fame`` cannot be written.
         """
         X, y = validate_data(self, X, y, y_numeric=True, ensure_min_samples=3)
         if int(self.max_evaluations) < 1:
             raise ValueError(f"max_evaluations must be at least 1, got {self.max_evaluations}")
+        if self.max_time is not None and not float(self.max_time) > 0:
+            raise ValueError(f"max_time must be a positive number of seconds, got {self.max_time}")
         if int(self.tune_constants) < 0:
             raise ValueError(
                 f"tune_constants must be 0 (no tuning) or more calls, got {self.tune_constants}"
@@ -177,16 +220,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         check_scale(X, "X")
         check_scale(y, "y")
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        # A DataFrame's columns (scikit-learn's feature_names_in_) name the variables in
-        # simplified() and latex(); the trees still call them x1..xn.
-        names = getattr(self, "feature_names_in_", None)
-        data = Dataset(
-            X_train=X,
-            y_train=y,
-            X_test=X,
-            y_test=y,
-            names=tuple(str(n) for n in names) if names is not None else None,
-        )
+        # The names show in every text of a formula; the trees still call them x1..xn.
+        data = Dataset(X_train=X, y_train=y, X_test=X, y_test=y, names=self._names(X))
         self.domain_ = self._domain(data)
         self.archive_ = Archive(self.domain_.measures)
         search = Search(
@@ -196,10 +231,14 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             batch_size=int(self.batch_size),
             emitters=int(self.emitters),
             parents=self.parents,
+            lineage=False,  # no run directory to write it to: ids and fates cost per child
         )
         self._run(search)
         self.n_evaluations_ = int(search.evaluations)
+        self.n_iterations_ = int(search.iteration)
         self._summarise()
+        if self.hall_of_fame is not None:
+            self._hall.write(self.hall_of_fame, self.models_)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -214,6 +253,32 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         return tags
 
     # --- the search -----------------------------------------------------------------
+
+    def _names(self, X: np.ndarray) -> tuple[str, ...] | None:
+        """The input columns' names: ``feature_names`` or a DataFrame's, or None."""
+        columns = getattr(self, "feature_names_in_", None)
+        from_frame = None if columns is None else tuple(str(n) for n in columns)
+        if self.feature_names is None:
+            return from_frame
+        if isinstance(self.feature_names, str):
+            raise ValueError(
+                f"feature_names must be a list of names, one per column, not the string "
+                f"{self.feature_names!r}"
+            )
+        names = tuple(str(n) for n in self.feature_names)
+        if len(names) != X.shape[1]:
+            raise ValueError(
+                f"feature_names has {len(names)} names but X has {X.shape[1]} columns: "
+                "give one name per column"
+            )
+        if "" in names or len(set(names)) != len(names):
+            raise ValueError(f"feature_names must be distinct and non-empty, got {list(names)}")
+        if from_frame is not None and names != from_frame:
+            raise ValueError(
+                f"feature_names {list(names)} differ from the DataFrame's columns "
+                f"{list(from_frame)}: rename the columns, or leave feature_names out"
+            )
+        return names
 
     def _domain(self, data: Dataset) -> SymbolicRegression:
         options: _DomainOptions = {
@@ -244,12 +309,23 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
     def _run(self, search: Search) -> None:
         from tqdm.auto import tqdm
 
+        from domains.symbolic_regression.hall_of_fame import HALL_OF_FAME_EVERY, HallOfFame
+
+        self._hall = HallOfFame()
         budget = int(self.max_evaluations)
+        deadline = None if self.max_time is None else time.perf_counter() + float(self.max_time)
         with tqdm(total=budget, disable=not self.verbose, desc="evaluations") as bar:
             while search.evaluations < budget:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    break
                 before = search.evaluations
                 search.step()
                 bar.update(min(search.evaluations, budget) - min(before, budget))
+                if self.hall_of_fame is not None and search.iteration % HALL_OF_FAME_EVERY == 0:
+                    formulas = [
+                        self.domain_.formula(e.candidate, e.info) for e in self.archive_.elites()
+                    ]
+                    self._hall.write(self.hall_of_fame, formulas)
 
     def _summarise(self) -> None:
         formulas = [self.domain_.formula(e.candidate, e.info) for e in self.archive_.elites()]
@@ -260,13 +336,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             )
         formulas.sort(key=lambda f: (f.size, f.error))
         self.models_ = formulas
-        eligible = self._consistent(formulas)
-        most_accurate = min(eligible, key=lambda f: (f.error, f.size))
-        if self.model_selection == "parsimony":
-            limit = most_accurate.error * PARSIMONY_TOLERANCE
-            self.best_ = min((f for f in eligible if f.error <= limit), key=lambda f: f.size)
-        else:
-            self.best_ = most_accurate
+        self.best_ = select(self._consistent(formulas), self.model_selection)
         self.formulas_ = [_record(i, f) for i, f in enumerate(formulas)]
         self.pareto_front_ = pareto_front(self.formulas_)
 
@@ -298,6 +368,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             state.pop("archive_")
             state.pop("models_")
             state.pop("best_")
+            state.pop("_hall", None)  # texts cached during fit; rebuilt when needed
             state["_domain_params"] = domain.params
             state["_domain_class"] = type(domain)
             state["_records"] = self.archive_.to_records(domain)
@@ -320,10 +391,52 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         self.best_ = self.models_[best]
 
 
+def select(formulas: Sequence[Formula], rule: str = "best") -> Formula:
+    """The formula a rule of ``model_selection`` picks (see :class:`QDSymbolicRegressor`).
+
+    ``best`` is PySR's ``model_selection="best"``: on the Pareto front of (size, loss),
+    loss = max(NRMSE, ``ERROR_FLOOR``)², the score of each formula is the drop of
+    log-loss per node against the next smaller formula on the front,
+    ``-log(loss / loss_prev) / (size - size_prev)`` (0 for the smallest), and the
+    highest score wins among formulas with loss <= ``BEST_TOLERANCE`` (1.5) x the lowest.
+    PySR's loss is the MSE; NRMSE² is the MSE over the target's variance, so ratios,
+    scores and the choice are the same. Formulas whose error is not finite never win
+    unless all are such (then the smallest).
+
+    Raises:
+        ValueError: An unknown rule, or no formulas.
+    """
+    if not formulas:
+        raise ValueError("select needs at least one formula")
+    if rule not in SELECTIONS:
+        raise ValueError(f"model_selection must be one of {list(SELECTIONS)}, got {rule!r}")
+    finite = [f for f in formulas if math.isfinite(f.error)]
+    if not finite:
+        return min(formulas, key=lambda f: f.size)
+    most_accurate = min(finite, key=lambda f: (f.error, f.size))
+    if rule == "accuracy":
+        return most_accurate
+    if rule == "parsimony":
+        limit = most_accurate.error * PARSIMONY_TOLERANCE
+        return min((f for f in finite if f.error <= limit), key=lambda f: f.size)
+
+    def loss(formula: Formula) -> float:
+        return max(formula.error, ERROR_FLOOR) ** 2
+
+    front = front_of(finite, key=lambda f: (f.size, loss(f)))
+    limit = BEST_TOLERANCE * loss(front[-1])
+    chosen, best_score = front[0], 0.0
+    for previous, formula in itertools.pairwise(front):
+        score = -math.log(loss(formula) / loss(previous)) / (formula.size - previous.size)
+        if loss(formula) <= limit and (score > best_score or loss(chosen) > limit):
+            chosen, best_score = formula, score
+    return chosen  # front[-1] is always within the limit, so some formula is
+
+
 def _record(index: int, formula: Formula) -> dict[str, Any]:
     return {
         "index": index,
-        "formula": str(formula),
+        "formula": formula.raw,
         "size": formula.size,
         "depth": formula.depth,
         "error": formula.error,

@@ -21,6 +21,7 @@ Expressions are built from the tree's nodes directly; nothing is parsed or ``eva
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Sequence
 
@@ -55,6 +56,18 @@ from domains.symbolic_regression.primitives import (
 # builds anyway.
 SIMPLIFY_MAX_OPS = 8
 DISPLAY_DIGITS = 4
+NEGLIGIBLE = 1e-6
+"""Share of the target's standard deviation below which terms are round-off: terms whose
+largest magnitudes on the training inputs add up to no more are left out of
+:func:`simplified` (``1.6e-15*cos(x1)`` on a target of spread ~10)."""
+NOISE_SHARE = 0.01
+"""Share of the fit's residual RMSE (the noise it left) that left-out terms may add up
+to, when that is more than ``NEGLIGIBLE`` of the target's spread."""
+
+Negligible = tuple[np.ndarray, float, float]
+"""``(inputs, target_std, error)``: the training inputs (rows of ``x1..xn``), the
+target's standard deviation and the fit's training NRMSE; what :func:`simplified`
+needs to leave out negligible terms."""
 
 _EPS = sympy.Float(PROTECTED_DIV_EPSILON)
 _CAP = sympy.Float(EXP_CAP)
@@ -108,6 +121,7 @@ def simplified(
     slope: float = 1.0,
     bounds: tuple[BoundValues, BoundValues] | None = None,
     names: Sequence[str] | None = None,
+    negligible: Negligible | None = None,
 ) -> str:
     """A short readable form of the model, with constants shown to 4 significant digits.
 
@@ -125,6 +139,15 @@ def simplified(
     :func:`to_sympy` on their printed size). That keeps a call well under a second, at
     the price of a less simplified big formula.
 
+    With ``negligible`` (``(inputs, target_std, error)`` of the training data), the
+    top-level terms of the simplified sum that are negligible on the training inputs
+    are left out: smallest first, as long as the largest magnitudes (over the inputs)
+    of the terms left out add up to at most ``NEGLIGIBLE * target_std`` or
+    ``NOISE_SHARE * error * target_std`` (1% of the residual RMSE), whichever is more.
+    By the triangle inequality the printed model's training NRMSE is then at most
+    ``1.01 * error + 1e-6``: what goes is round-off (``1.6e-15*cos(x1)``) or far below
+    the noise the fit left. Expressions that keep guards are not pruned.
+
     Args:
         tree: A DEAP tree from ``primitives.make_pset``.
         intercept: Added after scaling.
@@ -132,6 +155,7 @@ def simplified(
         bounds: ``(lows, highs)``, one value per variable, or None.
         names: The data's column names, printed in place of ``x1..xn`` (the expression
             itself keeps ``x1..xn``, so the names need not be valid identifiers).
+        negligible: ``(inputs, target_std, error)``, or None to keep every term.
 
     Returns:
         The expression in sympy's text form, e.g. ``"0.5*x1 + sin(x2)"``.
@@ -142,7 +166,7 @@ def simplified(
     """
     printer = _RoundedStr({"full_prec": False})
     printer.names = _name_map(names)
-    return printer.doprint(_readable(tree, intercept, slope, bounds))
+    return printer.doprint(_readable(tree, intercept, slope, bounds, negligible))
 
 
 def to_latex(
@@ -152,6 +176,7 @@ def to_latex(
     slope: float = 1.0,
     bounds: tuple[BoundValues, BoundValues] | None = None,
     names: Sequence[str] | None = None,
+    negligible: Negligible | None = None,
 ) -> str:
     """LaTeX of :func:`simplified`'s expression, for reports and notebooks.
 
@@ -161,6 +186,8 @@ def to_latex(
         slope: Multiplies the tree's output.
         bounds: ``(lows, highs)``, one value per variable, or None.
         names: The data's column names, printed in place of ``x1..xn``.
+        negligible: ``(inputs, target_std, error)`` to leave out negligible terms, as
+            :func:`simplified` does.
 
     Returns:
         A LaTeX math string without surrounding ``$``.
@@ -170,7 +197,7 @@ def to_latex(
     """
     printer = _RoundedLatex()
     printer.names = _name_map(names)
-    return printer.doprint(_readable(tree, intercept, slope, bounds))
+    return printer.doprint(_readable(tree, intercept, slope, bounds, negligible))
 
 
 def _name_map(names: Sequence[str] | None) -> dict[str, str]:
@@ -443,6 +470,7 @@ def _readable(
     intercept: float,
     slope: float,
     bounds: tuple[BoundValues, BoundValues] | None,
+    negligible: Negligible | None = None,
 ) -> sympy.Expr:
     spans = None if bounds is None else node_intervals(tree, bounds[0], bounds[1])
     expr, guarded = _build(tree, guard=True, spans=spans)
@@ -455,7 +483,51 @@ def _readable(
     shorter = sympy.simplify(expr) if ops <= SIMPLIFY_MAX_OPS else sympy.cancel(expr)
     if sympy.count_ops(shorter) <= ops:  # cancel can multiply out into something longer
         expr = shorter
+    if negligible is not None:
+        expr = _without_negligible_terms(expr, *negligible)
     return expr.xreplace({number: _display(number) for number in expr.atoms(sympy.Float)})
+
+
+def _without_negligible_terms(
+    expr: sympy.Expr, inputs: np.ndarray, target_std: float, error: float
+) -> sympy.Expr:
+    """``expr`` less the top-level terms that are negligible on ``inputs`` (see
+    :func:`simplified` for the rule and the bound it keeps)."""
+    terms = sympy.Add.make_args(expr)
+    if len(terms) < 2:
+        return expr
+    inputs = np.asarray(inputs, dtype=float).reshape(len(inputs), -1)
+    allowance = NEGLIGIBLE * target_std
+    if math.isfinite(error):
+        allowance = max(allowance, NOISE_SHARE * error * target_std)
+    sizes = _largest_magnitudes(terms, inputs)
+    left_out: set[int] = set()
+    spent = 0.0
+    for index in sorted(range(len(terms)), key=sizes.__getitem__):
+        if not spent + sizes[index] <= allowance:
+            break
+        spent += sizes[index]
+        left_out.add(index)
+    if not left_out:
+        return expr
+    return sympy.Add(*(term for i, term in enumerate(terms) if i not in left_out))
+
+
+def _largest_magnitudes(terms: Sequence[sympy.Expr], inputs: np.ndarray) -> list[float]:
+    """``max |term|`` over the rows of ``inputs`` (column ``i`` is ``x{i+1}``) for each
+    term, computed by one ``lambdify``; inf for a term that is not finite there, and for
+    every term when they cannot be computed (then nothing is left out)."""
+    symbols = [sympy.Symbol(f"x{i}", real=True) for i in range(1, inputs.shape[1] + 1)]
+    if not set().union(*(term.free_symbols for term in terms)) <= set(symbols):
+        return [math.inf] * len(terms)
+    try:
+        function = sympy.lambdify(symbols, list(terms), modules="numpy")
+        with np.errstate(all="ignore"):
+            values = [np.abs(np.asarray(v, dtype=float)) for v in function(*inputs.T)]
+    except (TypeError, ValueError, NameError, ZeroDivisionError, OverflowError):
+        return [math.inf] * len(terms)
+    largest = [float(np.max(v)) if v.size else math.inf for v in values]
+    return [m if math.isfinite(m) else math.inf for m in largest]
 
 
 def _rounded(number: float) -> float:

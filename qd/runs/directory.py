@@ -14,8 +14,10 @@ import errno
 import fnmatch
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -50,8 +52,14 @@ RUN_FILES = (
     "report.md",
     "report.html",
 )
-"""What a run directory may hold (names or patterns), besides its report figures."""
+"""What a run directory may hold (names or patterns), besides its report figures; ``*.csv``
+are the domain's own tables (``Domain.checkpoint_files``)."""
+DOMAIN_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.csv")
+"""The names a domain's own files may take (plain names, no folders)."""
 REPORT_DIR = "report"
+DOMAIN_DIR = "domain"
+"""The folder of the domain's own files (``Domain.checkpoint_files``): a folder of its
+own, so a file a person put beside a run's files is never taken for one of them."""
 """The folder of report figures (``qd report``); it holds image files only."""
 
 
@@ -225,6 +233,23 @@ class RunDirectory:
             old.unlink(missing_ok=True)
         return path
 
+    def write_domain_files(self, files: Mapping[str, str]) -> None:
+        """Rewrite the domain's own files (``{name: text}``) in ``domain/``, each atomically.
+
+        Raises:
+            ValueError: A name that is not a plain ``.csv`` file name (:data:`DOMAIN_FILE`).
+        """
+        for name in files:
+            if not DOMAIN_FILE.fullmatch(name):
+                raise ValueError(
+                    f"checkpoint_files: {name!r} is not a plain file name ending in .csv "
+                    "(letters, digits, '_', '-', '.'; no folders)"
+                )
+        if files:
+            (self.path / DOMAIN_DIR).mkdir(exist_ok=True)
+        for name, text in files.items():
+            atomic_write(self.path / DOMAIN_DIR / name, text)
+
     def append(self, path: Path, rows: list[dict[str, Any]], *, compact: bool = False) -> None:
         """Append rows as JSON lines; ``compact`` drops the spaces after separators (the
         lineage file, one line per evaluated candidate, is the big one)."""
@@ -311,6 +336,11 @@ def _made_by_a_run(entry: Path) -> bool:
     if entry.name == REPORT_DIR and entry.is_dir() and not entry.is_symlink():
         return all(
             p.is_file() and not p.is_symlink() and p.suffix in (".png", ".svg")
+            for p in entry.iterdir()
+        )
+    if entry.name == DOMAIN_DIR and entry.is_dir() and not entry.is_symlink():
+        return all(
+            p.is_file() and not p.is_symlink() and DOMAIN_FILE.fullmatch(p.name)
             for p in entry.iterdir()
         )
     if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(LM_CACHE):

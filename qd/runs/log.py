@@ -2,7 +2,8 @@
 
 :class:`RunLogger` is the callback the run loop (:mod:`qd.runs.lifecycle`) hands to the search;
 it turns each iteration into rows of ``metrics.jsonl`` and ``events.jsonl`` and, every
-``checkpoint_every`` iterations, a :class:`~qd.runs.checkpoints.Checkpoint`. Written against
+``checkpoint_every`` iterations, a :class:`~qd.runs.checkpoints.Checkpoint` (with the
+domain's own files, such as symbolic regression's ``hall_of_fame.csv``). Written against
 the :class:`~qd.search.loop.Loop` contract, so every search shape logs the same way.
 """
 
@@ -93,6 +94,10 @@ class RunLogger:
         self.run.append(self.run.lineage_path, rows, compact=True)
 
     def checkpoint(self, search: Loop) -> Path:
+        """Write a checkpoint of ``search``, and the domain's own files beside it
+        (:meth:`~qd.domain.Domain.checkpoint_files`)."""
+        if type(self.domain).checkpoint_files is not Domain.checkpoint_files:
+            self.run.write_domain_files(self.domain.checkpoint_files(search.archive.elites()))
         centroids = search.archive.centroids
         return self.run.write_checkpoint(
             Checkpoint(

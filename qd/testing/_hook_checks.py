@@ -210,6 +210,30 @@ def check_report_section(ctx: CheckContext) -> None:
             )
 
 
+def check_checkpoint_files(ctx: CheckContext) -> None:
+    """``checkpoint_files(elites)`` returns ``{name: text}`` with plain ``.csv`` names, as
+    the run directory writes them."""
+    from qd.runs.directory import DOMAIN_FILE
+
+    _require_override(ctx, "checkpoint_files")
+    ctx.valid  # noqa: B018 (fills the archive)
+    files = ctx.call(
+        f"{ctx.name}.checkpoint_files", ctx.domain.checkpoint_files, ctx.archive.elites()
+    )
+    if not isinstance(files, Mapping):
+        raise CheckFailed(f"{ctx.name}.checkpoint_files returned {short(files)}, not a dict")
+    for name, text in files.items():
+        if not isinstance(name, str) or not DOMAIN_FILE.fullmatch(name):
+            raise CheckFailed(
+                f"{ctx.name}.checkpoint_files names {name!r}: give a plain file name "
+                "ending in .csv (letters, digits, '_', '-', '.'; no folders)"
+            )
+        if not isinstance(text, str):
+            raise CheckFailed(
+                f"{ctx.name}.checkpoint_files gave {short(text)} for {name!r}, not text"
+            )
+
+
 def check_render(ctx: CheckContext) -> None:
     """``render(candidate, info)`` returns text or a matplotlib Figure."""
     _require_override(ctx, "render")
@@ -235,5 +259,6 @@ HOOK_CHECKS = (
     check_annotate,
     check_run_metrics,
     check_report_section,
+    check_checkpoint_files,
     check_render,
 )
