@@ -17,9 +17,12 @@ nodes, fit wall time and evaluations (counted per tool as ``sr_compare.py`` tell
 
 Tools, each at the same budget of evaluations (``bench/sr_tools.py``, shared with
 ``sr_compare.py``): ``gplearn``, ``pyoperon`` (LM-tuned constants), ``qd``
-(``QDSymbolicRegressor`` with its defaults) and ``qd-parsimony`` (the defaults with
+(``QDSymbolicRegressor`` with its defaults), ``qd-parsimony`` (the defaults with
 ``model_selection="parsimony"``: the smallest elite within 5% of the best training
-error, which is the formula that stops fitting noise). All share one function set,
+error, which is the formula that stops fitting noise), and with units (each variable's
+and the output's units from the AI Feynman units table, ``bench/data/feynman_units.csv``)
+``qd-units`` (dimensional consistency as a constraint) and ``qd-units-axis`` (as the
+``units`` axis of the map, beside size). All share one function set,
 add, sub, mul, div, sin, cos, exp and log: an equation with ``sqrt``, ``arcsin`` or
 ``tanh`` can be recovered only through an equal expression in that set.
 
@@ -28,6 +31,7 @@ Usage::
     python bench/feynman.py --quick                    # smoke: 2 easy equations, small budget
     python bench/feynman.py --max-variables 3 --first 20 --budget 20000
     python bench/feynman.py --equations I.12.1 II.8.31 5 --tools qd pyoperon --seeds 3
+    python bench/feynman.py --max-variables 3 --first 20 --tools qd qd-units qd-units-axis --noise 0
     python bench/feynman.py --dask-scheduler tcp://host:8786 --readme
 
 Every finished run is written at once to the JSON of raw results (``--out``, default
@@ -72,6 +76,9 @@ from bench.sr_tools import (
 
 ROOT = Path(__file__).resolve().parents[1]
 EQUATIONS_CSV = ROOT / "bench" / "data" / "feynman_equations.csv"
+UNITS_CSV = ROOT / "bench" / "data" / "feynman_units.csv"
+UNIT_BASE = ("m", "s", "kg", "T", "V")
+"""The base units of the AI Feynman units table: metre, second, kilogram, kelvin, volt."""
 README = ROOT / "bench" / "README.md"
 DEFAULT_OUT = Path("runs/feynman.json")
 HIT_R2 = 0.999
@@ -92,8 +99,14 @@ TOOLS: dict[str, Callable[[], Any]] = {
     "pyoperon": PyoperonTool,
     "qd": partial(QDTool, "qd"),
     "qd-parsimony": partial(QDTool, "qd-parsimony", model_selection="parsimony"),
+    "qd-units": partial(QDTool, "qd-units"),
+    "qd-units-axis": partial(QDTool, "qd-units-axis", descriptors=("size", "units")),
 }
 """Every tool by name, in table order; a value makes a fresh, unfitted adapter."""
+UNITS_TOOLS = frozenset({"qd-units", "qd-units-axis"})
+"""Tools given each equation's units (``equation_units``): the defaults with dimensional
+analysis as a constraint (``qd-units``) or as the ``units`` axis of the map beside size
+(``qd-units-axis``)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -199,6 +212,43 @@ def get_equation(key: str) -> Equation:
         f"no Feynman equation {key!r}: give a file name ({', '.join(names[:4])}, ...) or "
         f"a number 1-{len(names)}"
     )
+
+
+@cache
+def load_units(path: Path = UNITS_CSV) -> dict[str, dict[str, int]]:
+    """The AI Feynman units table: each quantity's name -> ``{base unit: exponent}``.
+
+    Raises:
+        ValueError: A row whose exponents are not integers.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    table = {}
+    for row in rows:
+        if not row.get("Variable"):
+            continue
+        try:
+            table[row["Variable"]] = {b: int(row[b]) for b in UNIT_BASE if int(row[b])}
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}: {row['Variable']} has a non-integer exponent") from None
+    return table
+
+
+def equation_units(equation: Equation) -> dict[str, Any]:
+    """``units`` (per column, in order) and ``target_units`` of an equation, from the table.
+
+    Raises:
+        KeyError: A variable or output the units table lacks (named).
+    """
+    table = load_units()
+    names = [v.name for v in equation.variables] + [equation.output]
+    lacking = [n for n in names if n not in table]
+    if lacking:
+        raise KeyError(f"{equation.name}: no units for {lacking} in {UNITS_CSV.name}")
+    return {
+        "units": [table[v.name] for v in equation.variables],
+        "target_units": table[equation.output],
+    }
 
 
 @dataclass(frozen=True)
@@ -313,6 +363,8 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
             equation, spec.seed, n_train=spec.n_train, n_test=spec.n_test, noise=spec.noise
         )
         tool = TOOLS[spec.tool]()
+        if spec.tool in UNITS_TOOLS:
+            tool.params |= equation_units(equation)
         began = time.perf_counter()
         with np.errstate(all="ignore"):
             tool.fit(data.X_train, data.y_train, spec.budget, spec.seed)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Sequence
+import random
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,15 @@ from domains.symbolic_regression.primitives import (
     to_infix,
     tree_height,
 )
+from domains.symbolic_regression.unit_trees import consistent_tree
+from domains.symbolic_regression.units import UnitSpec, check_units, make_units
 from qd.domain import Domain, Evaluation, Measure, Operator
 
-DESCRIPTORS = ("size", "depth", "nonlinear", "variables")
+DESCRIPTORS = ("size", "depth", "nonlinear", "variables", "units")
+UNIT_RETRIES = 10
+"""Draws of a child under a units constraint before an inconsistent one is kept."""
+UNIT_VIOLATIONS_CAP = 5
+"""The ``units`` axis's last bin holds formulas with this many violations or more."""
 __all__ = ["DESCRIPTORS", "SymbolicRegression"]
 
 
@@ -87,6 +94,15 @@ class SymbolicRegression(Domain):
         pole_check: Reject formulas with a pole (division by a range that reaches 0,
             log of one that reaches 0, an exp past its cap) anywhere in the box of the
             data's inputs, found by interval arithmetic (Keijzer 2003).
+        units: Each input column's units, by name (``x1``.. or the data's column names)
+            or as a list in column order: text such as ``"kg*m^2/s^2"`` (``"1"``:
+            dimensionless) or ``{base: exponent}``. With units, a formula must be
+            dimensionally consistent (``domains.symbolic_regression.units`` gives the
+            rules): an inconsistent one is invalid, unless ``units`` is one of the
+            ``descriptors``, where it is kept in the map on an axis counting its
+            violations (0 to 5+).
+        target_units: The target's units; None lets the formula carry any units (the
+            linear-scaling slope absorbs them). Needs ``units``.
 
     Raises:
         ValueError: Unknown descriptor or function, bad limits, or bad data.
@@ -115,6 +131,8 @@ class SymbolicRegression(Domain):
         linear_scaling: bool = True,
         tune_constants: int = 0,
         pole_check: bool = True,
+        units: Mapping[str, UnitSpec] | Sequence[UnitSpec] | None = None,
+        target_units: UnitSpec = None,
     ) -> None:
         unknown = [d for d in descriptors if d not in DESCRIPTORS]
         if unknown or not 1 <= len(descriptors) <= 2:
@@ -147,6 +165,8 @@ class SymbolicRegression(Domain):
             "linear_scaling": bool(linear_scaling),
             "tune_constants": int(tune_constants),
             "pole_check": bool(pole_check),
+            "units": units,
+            "target_units": target_units,
         }
         self.benchmark: Benchmark | None
         if data is None:
@@ -173,9 +193,42 @@ class SymbolicRegression(Domain):
         self._lows, self._highs = (np.asarray(b, dtype=float) for b in self.bounds)
         self._target = Target(self.data.y_train)
         self._constant_bound = constant_bound(self.data.X_train)
+        self._set_units(units, target_units)
         self.measures = tuple(self._measure(d) for d in self.descriptors)
         self._table = batch.nodes_table(self.pset)
         self._XT = np.ascontiguousarray(self.data.X_train.T, dtype=np.float64)
+
+    def _set_units(self, units: Any, target_units: UnitSpec) -> None:
+        """Read the units; ``_units`` is None without them (no check at all)."""
+        if units is None:
+            if target_units is not None or "units" in self.descriptors:
+                raise ValueError(
+                    "target_units and the 'units' descriptor need units: give each input "
+                    "column's units"
+                )
+            self._units = None
+            return
+        self._units = make_units(
+            units, n_vars=self.n_vars, names=self.data.names, target=target_units
+        )
+        self._units_constraint = "units" not in self.descriptors
+
+    def _unit_screen(self, tree: gp.PrimitiveTree) -> tuple[Evaluation | None, int]:
+        """(the invalid evaluation of a tree the units rule out, or None; its violations)."""
+        assert self._units is not None
+        try:
+            check = check_units(tree, self._units)
+        except ValueError as error:  # a tree over another primitive set
+            return Evaluation.invalid(str(error), formula=to_infix(tree)), 0
+        if self._units_constraint and not check.consistent:
+            return Evaluation.invalid(f"units: {check.reason}", formula=to_infix(tree)), 0
+        return None, check.violations
+
+    def unit_violations(self, tree: gp.PrimitiveTree) -> int:
+        """How many rules of dimensional analysis ``tree`` breaks (0 without units)."""
+        if self._units is None:
+            return 0
+        return check_units(tree, self._units).violations
 
     def __reduce__(self):
         # Rebuild from parameters in worker processes: the primitive set holds classes
@@ -195,6 +248,11 @@ class SymbolicRegression(Domain):
             return Measure.uniform(
                 "nonlinear", 0, 11, 11, title="nonlinear functions (last bin: 10+)"
             )
+        if descriptor == "units":
+            cap = UNIT_VIOLATIONS_CAP
+            return Measure.uniform(
+                "units", 0, cap + 1, cap + 1, title=f"unit violations (last bin: {cap}+)"
+            )
         n = self.n_vars
         return Measure.uniform("variables", 0, n + 1, n + 1, title="distinct variables")
 
@@ -206,8 +264,24 @@ class SymbolicRegression(Domain):
         Raises:
             ValueError: ``init_depth`` is too deep to give trees within ``max_size``.
         """
-        with deap_random(int(rng.integers(2**63))):
+        with deap_random(int(rng.integers(2**63))) as private:
+            if self._units is not None:  # rejection alone finds almost no consistent seed
+                return [self._consistent_initial_tree(private) for _ in range(n)]
             return [self._initial_tree() for _ in range(n)]
+
+    def _consistent_initial_tree(self, private: random.Random) -> gp.PrimitiveTree:
+        """A tree consistent by construction (``unit_trees``), else an ordinary one."""
+        assert self._units is not None
+        depth = private.randint(max(self.init_depth[0], 1), max(self.init_depth[1], 1))
+        tree = consistent_tree(
+            self.pset,
+            self._units,
+            private,
+            depth=depth,
+            max_size=self.max_size,
+            max_depth=self.max_depth,
+        )
+        return batch.Tree(tree) if tree is not None else self._initial_tree()
 
     def _initial_tree(self) -> gp.PrimitiveTree:
         # Redraw oversized trees: variation falls back to a parent when a child breaks
@@ -227,10 +301,16 @@ class SymbolicRegression(Domain):
 
         A batch of children is made in one compiled call (:func:`.batch.vary`); ``_vary``
         is the same operators one child at a time on DEAP's own functions, kept for
-        subclasses that change how one child is made.
+        subclasses that change how one child is made. Under a units constraint, a child
+        that is not consistent is drawn again, up to ``UNIT_RETRIES`` times, so the
+        budget is not spent on children the check rejects.
         """
         if type(self)._vary is not SymbolicRegression._vary:
             return Operator(self._vary, arity=2, name="gp")
+        if self._units is not None and self._units_constraint:
+            return Operator(
+                self._vary_consistent, arity=2, name="gp", many=self._vary_many_consistent
+            )
         return Operator(self._vary, arity=2, name="gp", many=self._vary_many)
 
     def _vary_many(self, groups: Sequence[Sequence[Any]], rng: np.random.Generator) -> list:
@@ -244,6 +324,30 @@ class SymbolicRegression(Domain):
             max_depth=self.max_depth,
             max_size=self.max_size,
         )
+
+    def _vary_many_consistent(
+        self, groups: Sequence[Sequence[Any]], rng: np.random.Generator
+    ) -> list:
+        """:meth:`_vary_many`, with inconsistent children redrawn from their parents."""
+        assert self._units is not None
+        children = self._vary_many(groups, rng)
+        for _attempt in range(UNIT_RETRIES - 1):
+            redo = [i for i, c in enumerate(children) if not check_units(c, self._units).consistent]
+            if not redo:
+                break
+            for i, child in zip(redo, self._vary_many([groups[i] for i in redo], rng), strict=True):
+                children[i] = child
+        return children
+
+    def _vary_consistent(
+        self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator
+    ) -> list:
+        assert self._units is not None
+        for _attempt in range(UNIT_RETRIES):
+            children = self._vary(parents, rng)
+            if all(check_units(c, self._units).consistent for c in children):
+                break
+        return children
 
     def _vary(self, parents: Sequence[gp.PrimitiveTree], rng: np.random.Generator) -> list:
         with deap_random(int(rng.integers(2**63))):
@@ -288,11 +392,17 @@ class SymbolicRegression(Domain):
         """:meth:`assess` of every tree, pole checks, runs, tuning and scores of the whole
         batch in one compiled call (the kernels of the one-tree path: the same bits)."""
         results: list[Evaluation | None] = [None] * len(candidates)
+        violations: dict[int, int] = {}
         trees, positions = [], []
         for position, tree in enumerate(candidates):
             if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
                 results[position] = Evaluation.invalid(f"not a GP tree: {type(tree).__name__}")
                 continue
+            if self._units is not None:  # dimensional analysis first: it needs no data
+                rejected, violations[position] = self._unit_screen(tree)
+                if rejected is not None:
+                    results[position] = rejected
+                    continue
             try:
                 batch.packed(tree, self.n_vars)
             except KeyError:  # another language: the one-tree path names what is wrong
@@ -340,6 +450,8 @@ class SymbolicRegression(Domain):
                 "nonlinear": int(nonlinear),
                 "variables": int(variables),
             }
+            if position in violations:
+                shape["units"] = min(violations[position], UNIT_VIOLATIONS_CAP)
             candidate = None
             if tuned:
                 where = np.flatnonzero(is_constant[starts[k] : starts[k + 1]])
@@ -369,6 +481,11 @@ class SymbolicRegression(Domain):
         # The hot path of a search: the tree is compiled once, and the pole check, the
         # fit, the tuning and the descriptors all read that one program.
         X, y = self.data.X_train, self.data.y_train
+        violations = None
+        if self._units is not None:  # dimensional analysis first: it needs no data
+            rejected, violations = self._unit_screen(tree)
+            if rejected is not None:
+                return rejected, None
         try:
             try:
                 program = compile_tree(tree, self.n_vars)
@@ -410,6 +527,8 @@ class SymbolicRegression(Domain):
                 )
                 cost += 1
         descriptors = self._describe_program(tree, program)
+        if violations is not None:
+            descriptors["units"] = min(violations, UNIT_VIOLATIONS_CAP)
         evaluation = Evaluation(
             objective=1.0 / (1.0 + fit.error),
             measures=tuple(descriptors[d] for d in self.descriptors),
@@ -494,14 +613,17 @@ class SymbolicRegression(Domain):
             return intercept + slope * run(tree, np.asarray(X, dtype=float))
 
     def describe(self, tree: gp.PrimitiveTree) -> dict[str, int]:
-        """Every descriptor of a tree, by name."""
+        """Every descriptor of a tree, by name (``units`` only when the domain has units)."""
         names = {node.value for node in tree if isinstance(node, gp.Terminal)}
-        return {
+        described = {
             "size": len(tree),
             "depth": tree_height(tree),
             "nonlinear": sum(1 for node in tree if node.name in NONLINEAR),
             "variables": sum(1 for v in self.pset.arguments if v in names),
         }
+        if self._units is not None:
+            described["units"] = min(self.unit_violations(tree), UNIT_VIOLATIONS_CAP)
+        return described
 
     def features(self, candidate: Any, info: dict[str, Any]) -> list[float] | None:
         """The formula's outputs on the training points, centred and scaled to unit norm.

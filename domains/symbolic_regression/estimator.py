@@ -109,6 +109,14 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         hall_of_fame: A CSV path to rewrite with the front (size, error, r2, simplified
             formula, raw formula) every ``HALL_OF_FAME_EVERY`` (10) iterations and at the
             end of ``fit``, atomically, as PySR's ``hall_of_fame.csv``; None for none.
+        units: Each input column's units (a list in column order, or a mapping keyed by
+            feature name or ``x1``..``xn``): text such as ``"kg*m^2/s^2"`` (``"1"``:
+            dimensionless) or ``{base: exponent}``. Formulas must then be dimensionally
+            consistent (rules in ``domains.symbolic_regression.units``): a constraint, or,
+            with ``"units"`` among ``descriptors``, an axis counting violations; either
+            way ``best_`` is always consistent. None: no dimensional analysis.
+        target_units: The target's units (needs ``units``); None lets a formula carry any
+            units, which the linear-scaling slope absorbs.
         random_state: Seed (int), ``numpy.random.RandomState`` or None.
         verbose: Show a progress bar.
 
@@ -153,6 +161,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         model_selection: str = "best",
         feature_names: Sequence[str] | None = None,
         hall_of_fame: str | os.PathLike[str] | None = None,
+        units: Any = None,
+        target_units: Any = None,
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -174,6 +184,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         self.model_selection = model_selection
         self.feature_names = feature_names
         self.hall_of_fame = hall_of_fame
+        self.units = units
+        self.target_units = target_units
         self.random_state = random_state
         self.verbose = verbose
 
@@ -280,6 +292,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             "pole_check": bool(self.pole_check),
         }
         if self.parents == "pimp":
+            if self.units is not None:
+                raise ValueError("units: not supported with parents='pimp'; use another parents")
             from domains.symbolic_regression.population import MateChoiceRegression
 
             return MateChoiceRegression(p_crossover=self.p_crossover, **options)
@@ -287,6 +301,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             descriptors=tuple(self.descriptors),
             p_crossover=self.p_crossover,
             p_constant=self.p_constant,
+            units=self.units,
+            target_units=self.target_units,
             **options,
         )
 
@@ -320,9 +336,26 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             )
         formulas.sort(key=lambda f: (f.size, f.error))
         self.models_ = formulas
-        self.best_ = select(formulas, self.model_selection)
+        self.best_ = select(self._consistent(formulas), self.model_selection)
         self.formulas_ = [_record(i, f) for i, f in enumerate(formulas)]
         self.pareto_front_ = pareto_front(self.formulas_)
+
+    def _consistent(self, formulas: list[Formula]) -> list[Formula]:
+        """The formulas ``best_`` may be: with units, only dimensionally consistent ones.
+
+        Raises:
+            RuntimeError: Units are given and no elite is consistent (possible only
+                with the ``units`` axis, where inconsistent formulas stay in the map).
+        """
+        if self.units is None:
+            return formulas
+        kept = [f for f in formulas if self.domain_.unit_violations(f.tree) == 0]
+        if not kept:
+            raise RuntimeError(
+                "units: no dimensionally consistent formula in the map; raise "
+                "max_evaluations, check units and target_units, or give no target_units"
+            )
+        return kept
 
     # --- pickling: trees through their JSON tokens ------------------------------------
 
