@@ -21,7 +21,6 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression import batch
-from domains.symbolic_regression.batch_tuning import fit_many
 from domains.symbolic_regression.benchmarks import Benchmark, Dataset, get_benchmark
 from domains.symbolic_regression.compiled import (
     Program,
@@ -38,7 +37,7 @@ from domains.symbolic_regression.fitting import (
     nrmse,
 )
 from domains.symbolic_regression.formula import Formula, scaled_infix
-from domains.symbolic_regression.intervals import find_pole, find_pole_compiled, pole_reason
+from domains.symbolic_regression.intervals import find_pole, find_pole_compiled
 from domains.symbolic_regression.primitives import (
     FUNCTIONS,
     NONLINEAR,
@@ -52,14 +51,17 @@ from domains.symbolic_regression.primitives import (
     tree_height,
 )
 from domains.symbolic_regression.unit_trees import consistent_tree
-from domains.symbolic_regression.units import UnitSpec, check_units, make_units
+from domains.symbolic_regression.units import (
+    UNIT_VIOLATIONS_CAP,
+    UnitSpec,
+    check_units,
+    make_units,
+)
 from qd.domain import Domain, Evaluation, Measure, Operator
 
 DESCRIPTORS = ("size", "depth", "nonlinear", "variables", "units")
 UNIT_RETRIES = 10
 """Draws of a child under a units constraint before an inconsistent one is kept."""
-UNIT_VIOLATIONS_CAP = 5
-"""The ``units`` axis's last bin holds formulas with this many violations or more."""
 __all__ = ["DESCRIPTORS", "SymbolicRegression"]
 
 
@@ -389,87 +391,10 @@ class SymbolicRegression(Domain):
         )
 
     def _evaluate_batch(self, candidates: Sequence[Any]) -> list[Evaluation]:
-        """:meth:`assess` of every tree, pole checks, runs, tuning and scores of the whole
-        batch in one compiled call (the kernels of the one-tree path: the same bits)."""
-        results: list[Evaluation | None] = [None] * len(candidates)
-        violations: dict[int, int] = {}
-        trees, positions = [], []
-        for position, tree in enumerate(candidates):
-            if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
-                results[position] = Evaluation.invalid(f"not a GP tree: {type(tree).__name__}")
-                continue
-            if self._units is not None:  # dimensional analysis first: it needs no data
-                rejected, violations[position] = self._unit_screen(tree)
-                if rejected is not None:
-                    results[position] = rejected
-                    continue
-            try:
-                batch.packed(tree, self.n_vars)
-            except KeyError:  # another language: the one-tree path names what is wrong
-                results[position] = self.assess(tree)[0]
-                continue
-            trees.append(tree)
-            positions.append(position)
-        if not trees:
-            return results  # type: ignore[return-value]
-        packed, starts = batch.pack_many(trees, self.n_vars)
-        target = self._target
-        scores, poles, constants = fit_many(
-            packed,
-            starts,
-            self._XT,
-            target.y_float,
-            target.mean_float,
-            target.centred_float,
-            target.spread,
-            self._lows,
-            self._highs,
-            self.pole_check,
-            self.linear_scaling,
-            self.n_vars,
-            self.tune_constants,
-            self._constant_bound,
-        )
-        names = self.descriptors
-        is_constant = packed[0] == 1.0
-        constant_starts = np.zeros(len(trees) + 1, dtype=np.int64)
-        np.cumsum(np.add.reduceat(is_constant, starts[:-1]), out=constant_starts[1:])
-        rows = scores.tolist()  # Python floats, read once
-        for k, (tree, position, pole) in enumerate(
-            zip(trees, positions, poles[:, 0].tolist(), strict=True)
-        ):
-            if pole:
-                _, start, end, lo, hi = poles[k].tolist()
-                reason = pole_reason(tree, int(pole), int(start), int(end), lo, hi)
-                results[position] = Evaluation.invalid(f"pole: {reason}", formula=to_infix(tree))
-                continue
-            error, intercept, slope, height, nonlinear, variables, cost, tuned = rows[k]
-            shape = {
-                "size": len(tree),
-                "depth": int(height),
-                "nonlinear": int(nonlinear),
-                "variables": int(variables),
-            }
-            if position in violations:
-                shape["units"] = min(violations[position], UNIT_VIOLATIONS_CAP)
-            candidate = None
-            if tuned:
-                where = np.flatnonzero(is_constant[starts[k] : starts[k + 1]])
-                mine = constants[constant_starts[k] : constant_starts[k + 1]]
-                candidate = batch.with_constants(tree, where, mine, self._table)
-            results[position] = Evaluation(
-                objective=1.0 / (1.0 + error),
-                measures=tuple(shape[name] for name in names),
-                info={
-                    "nrmse": error if math.isfinite(error) else None,
-                    "hit": error < self.hit_threshold,
-                    "intercept": intercept,
-                    "slope": slope,
-                },
-                candidate=candidate,
-                cost=int(cost),
-            )
-        return results  # type: ignore[return-value]
+        """:meth:`assess` of every tree in one compiled call (:mod:`.batch_scoring`)."""
+        from domains.symbolic_regression.batch_scoring import score_batch
+
+        return score_batch(self, candidates)
 
     def assess(self, tree: gp.PrimitiveTree) -> tuple[Evaluation, np.ndarray | None]:
         """Score one tree: pole check, fit (scaling, tuning), and its training outputs.
@@ -665,40 +590,9 @@ class SymbolicRegression(Domain):
 
     def render(self, candidate: gp.PrimitiveTree, info: dict | None = None):
         """The formula over the data: target vs prediction on train and test points."""
-        from matplotlib.figure import Figure
+        from domains.symbolic_regression.report import fit_figure
 
-        figure = Figure(figsize=(6, 3.6))
-        ax = figure.add_subplot()
-        data = self.data
-        train = self.predict(candidate, data.X_train)
-        test = self.predict(candidate, data.X_test)
-        if self.n_vars == 1:
-            points = np.concatenate([data.X_train[:, 0], data.X_test[:, 0]])
-            dense = np.linspace(points.min(), points.max(), 400)[:, None]
-            if self.benchmark is not None:
-                target = self.benchmark.evaluate(dense)
-                ax.plot(dense[:, 0], target, color="0.6", lw=3, label="target")
-            ax.plot(dense[:, 0], self.predict(candidate, dense), color="C1", label="formula")
-            ax.scatter(data.X_train[:, 0], data.y_train, s=12, color="C0", label="train")
-            ax.set_xlabel(data.names[0] if data.names else "x1")
-            ax.set_ylabel("y")
-        else:
-            ax.scatter(data.y_test, test, s=4, color="C1", label="test")
-            ax.scatter(data.y_train, train, s=8, color="C0", label="train")
-            low, high = float(np.min(data.y_test)), float(np.max(data.y_test))
-            ax.plot([low, high], [low, high], color="0.6", lw=1)
-            ax.set_xlabel("target")
-            ax.set_ylabel("prediction")
-        ax.legend(fontsize=7)
-        formula = scaled_infix(candidate, *self.scale(candidate))
-        ax.set_title(
-            f"{formula[:70]}{'...' if len(formula) > 70 else ''}\n"
-            f"train NRMSE {nrmse(train, data.y_train):.3g}, "
-            f"test NRMSE {self.test_error(candidate):.3g}",
-            fontsize=8,
-        )
-        figure.tight_layout()
-        return figure
+        return fit_figure(self, candidate)
 
 
 def _is_constant(node: Any) -> bool:

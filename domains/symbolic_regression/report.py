@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from domains.symbolic_regression.fitting import nrmse
-from domains.symbolic_regression.formula import pareto_front
+import numpy as np
 
-__all__ = ["formula_front", "formulas_section"]
+from domains.symbolic_regression.fitting import nrmse
+from domains.symbolic_regression.formula import pareto_front, scaled_infix
+
+__all__ = ["fit_figure", "formula_front", "formulas_section"]
 
 FRONT_ROWS = 12
 """Most rows of the front printed: a map of 64 sizes has at most that many worth reading."""
@@ -87,3 +89,42 @@ def formulas_section(domain: Any, elites: Sequence[Any], figures: Path) -> list[
 
 def _r2(error: float) -> str:
     return f"{1.0 - error**2:.6f}" if error == error and error != float("inf") else "-inf"
+
+
+def fit_figure(domain: Any, candidate: Any):
+    """The formula over the data (``SymbolicRegression.render``): target and prediction
+    against the input for one variable, prediction against target for several."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.6))
+    ax = figure.add_subplot()
+    data = domain.data
+    train = domain.predict(candidate, data.X_train)
+    test = domain.predict(candidate, data.X_test)
+    if domain.n_vars == 1:
+        points = np.concatenate([data.X_train[:, 0], data.X_test[:, 0]])
+        dense = np.linspace(points.min(), points.max(), 400)[:, None]
+        if domain.benchmark is not None:
+            target = domain.benchmark.evaluate(dense)
+            ax.plot(dense[:, 0], target, color="0.6", lw=3, label="target")
+        ax.plot(dense[:, 0], domain.predict(candidate, dense), color="C1", label="formula")
+        ax.scatter(data.X_train[:, 0], data.y_train, s=12, color="C0", label="train")
+        ax.set_xlabel(data.names[0] if data.names else "x1")
+        ax.set_ylabel("y")
+    else:
+        ax.scatter(data.y_test, test, s=4, color="C1", label="test")
+        ax.scatter(data.y_train, train, s=8, color="C0", label="train")
+        low, high = float(np.min(data.y_test)), float(np.max(data.y_test))
+        ax.plot([low, high], [low, high], color="0.6", lw=1)
+        ax.set_xlabel("target")
+        ax.set_ylabel("prediction")
+    ax.legend(fontsize=7)
+    formula = scaled_infix(candidate, *domain.scale(candidate))
+    ax.set_title(
+        f"{formula[:70]}{'...' if len(formula) > 70 else ''}\n"
+        f"train NRMSE {nrmse(train, data.y_train):.3g}, "
+        f"test NRMSE {domain.test_error(candidate):.3g}",
+        fontsize=8,
+    )
+    figure.tight_layout()
+    return figure

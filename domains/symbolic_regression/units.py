@@ -38,6 +38,9 @@ __all__ = [
     "parse_unit",
 ]
 
+UNIT_VIOLATIONS_CAP = 5
+"""The ``units`` axis's last bin holds formulas with this many violations or more."""
+
 UnitSpec: TypeAlias = str | Mapping[str, int | float] | None
 """Units as text (``"kg*m^2/s^2"``, ``"1"`` or ``""`` for none) or ``{base: exponent}``."""
 
