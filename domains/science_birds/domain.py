@@ -32,7 +32,7 @@ from domains.science_birds.level import (
 from domains.science_birds.physics import simulate
 from domains.science_birds.prompting import MODES as PROMPT_MODES
 from domains.science_birds.raster import rasterize_poses
-from qd.domain import Domain, Evaluation, Measure, Operator
+from qd.domain import Brood, Domain, Evaluation, Measure, Operator
 
 EXAMPLES_DIR = Path(__file__).with_name("examples")
 BLOCK_TYPES = tuple(BLOCK_SIZE)
@@ -197,12 +197,21 @@ class ScienceBirdsLetters(Domain):
             )
         return self._prompter
 
-    def _batch(self, n: int, rng: np.random.Generator) -> list[Program | str | None]:
+    def _batch(self, n: int, rng: np.random.Generator) -> Brood:
+        """The LM's children, then the edits, as a :class:`~qd.domain.Brood`: an LM
+        child's parents are the elites its prompt showed (its note the reply's cache
+        key), an edit's the level it edited (both levels of a crossover)."""
         from_lm = int(rng.binomial(n, self.lm_share))
-        children = list(self._require_lm().children(from_lm, rng))
+        brood = self._require_lm().children(from_lm, rng)
+        children, parents, notes = list(brood), list(brood.parents), list(brood.notes)
+        edited: list[list[Any]] = []
         for _ in range(n - from_lm):
-            children += self._vary(self._archive.sample(2, rng), rng)
-        return children
+            child, used = self._vary_one(self._archive.sample(2, rng), rng)
+            children.append(child)
+            edited.append(used)
+            notes.append({})
+        parents += self._archive.lineage_ids_of(edited)
+        return Brood(children, parents, notes)
 
     def _vary_with_lm(self, parents: Sequence[Any], rng: np.random.Generator) -> list[Any]:
         if rng.random() < self.lm_share:
@@ -210,13 +219,22 @@ class ScienceBirdsLetters(Domain):
         return self._vary(parents, rng)
 
     def _vary(self, parents: Sequence[Any], rng: np.random.Generator) -> list[Program]:
+        return [self._vary_one(parents, rng)[0]]
+
+    def _vary_one(
+        self, parents: Sequence[Any], rng: np.random.Generator
+    ) -> tuple[Program, list[Any]]:
+        """One child of ``parents``, and the parents it came from (the edited level, or
+        both levels of a crossover), for the lineage."""
         first, second = self._drops(parents[0]), self._drops(parents[1])
         if rng.random() < self.p_crossover and first and second:
             cut_a, cut_b = int(rng.integers(len(first) + 1)), int(rng.integers(len(second) + 1))
             child = first[:cut_a] + second[cut_b:]
+            used = [parents[0], parents[1]]
         else:
             child = _edit(first, rng, max_drops=self.max_drops)
-        return [tuple(child[: self.max_drops]) or tuple(first)]
+            used = [parents[0]]
+        return tuple(child[: self.max_drops]) or tuple(first), used
 
     def evaluate(self, batch: Sequence[Any]) -> list[Evaluation]:
         outcomes = [self._build(candidate) for candidate in batch]

@@ -22,6 +22,11 @@ A reply becomes a child program: a tuple of ``(block_type, x)`` drops when it pa
 (loops expanded, nothing executed), or else the code text itself, so that evaluation
 records it as invalid with the parser's reason (line and construct). A failed request
 is a None child. Randomness comes only from the ``rng`` argument.
+
+Children come as a :class:`~qd.domain.Brood`, as LMX's do: each child's parents are
+the lineage ids of the elites whose programs its prompt showed (the examples in prompt
+order, then, for ``lmx`` with a prefix, the parent the new program continues; none for
+``zero-shot``), and its note ``prompt_key`` is its reply's key in the LM cache.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ import numpy as np
 from domains.science_birds.extract import extract_code
 from domains.science_birds.language import parse_program
 from domains.science_birds.level import LevelParseError
-from qd.lm.lmx import near_examples
+from qd.domain import Brood
+from qd.lm.lmx import lineage_ids, near_examples, prompt_notes
 
 PromptMode = Literal["zero-shot", "few-shot", "lmx"]
 MODES: tuple[str, ...] = ("zero-shot", "few-shot", "lmx")
@@ -194,26 +200,40 @@ class LevelPrompter:
 
     def prompts(self, n: int, rng: np.random.Generator) -> tuple[list[Any], list[str]]:
         """``n`` requests (chat messages or completion prompts) and each one's prefix."""
+        requests, prefixes, _ = self._prompts(n, rng)
+        return requests, prefixes
+
+    def _prompts(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[list[Any], list[str], list[list[Any]]]:
+        """:meth:`prompts`, and the elites each request showed, in prompt order."""
         if self.mode == "zero-shot":
             messages = [{"role": "user", "content": task_for(self.letter, self.task)}]
-            return [messages] * n, [""] * n
+            return [messages] * n, [""] * n, [[] for _ in range(n)]
         elites = list(self.archive.elites()) if self.archive is not None else []
         if not elites:
             raise ValueError(f"{self.mode} prompts need elites in the archive; it is empty")
         requests: list[list[dict[str, str]] | str] = []
         prefixes: list[str] = []
+        shown: list[list[Any]] = []
         for _ in range(n):
             parent = elites[int(rng.integers(len(elites)))]
-            examples = [_code(e.candidate) for e in near_examples(elites, parent, self.k, rng=rng)]
+            picked = near_examples(elites, parent, self.k, rng=rng)
+            examples = [_code(e.candidate) for e in picked]
             if self.mode == "few-shot":
                 content = few_shot_task(self.letter, examples, self.task)
                 requests.append([{"role": "user", "content": content}])
                 prefixes.append("")
+                shown.append(picked)
                 continue
             prefix = self._prefix(parent.candidate, rng) if self.continue_parent else ""
             requests.append(lmx_prompt(self.letter, examples, prefix))
             prefixes.append(prefix)
-        return requests, prefixes
+            # the prefix shows the parent's first drops: the child continues its program
+            shown.append(
+                [*picked, parent] if prefix and all(e is not parent for e in picked) else picked
+            )
+        return requests, prefixes, shown
 
     def _prefix(self, candidate: Any, rng: np.random.Generator) -> str:
         lines = _code(candidate).splitlines()
@@ -222,11 +242,16 @@ class LevelPrompter:
         keep = int(rng.integers(1, len(lines)))
         return "\n".join(lines[:keep]) + "\n"
 
-    def children(self, n: int, rng: np.random.Generator) -> list[Program | str | None]:
-        """``n`` children from one batch of requests; None where a request failed."""
+    def children(self, n: int, rng: np.random.Generator) -> Brood:
+        """``n`` children from one batch of requests; None where a request failed.
+
+        Returns:
+            A :class:`~qd.domain.Brood` (see the module docstring): each child's parents
+            are the elites its prompt showed, its note the reply's cache key.
+        """
         if n <= 0:
-            return []
-        requests, prefixes = self.prompts(n, rng)
+            return Brood([], [])
+        requests, prefixes, shown = self._prompts(n, rng)
         if self.mode == "lmx":
             replies = self.lm.complete_many(requests, **self.sampling)
         else:
@@ -242,7 +267,7 @@ class LevelPrompter:
             if self.mode == "lmx":
                 text = prefix + text.split(SEPARATOR, 1)[0]
             children.append(read_reply(text, max_drops=self.max_drops))
-        return children
+        return Brood(children, [lineage_ids(s) for s in shown], prompt_notes(replies))
 
 
 def _code(candidate: Any) -> str:

@@ -190,6 +190,24 @@ def near_examples(
     return chosen
 
 
+def lineage_ids(elites: Sequence[Any]) -> list[str]:
+    """The lineage ids of the elites a prompt showed, in prompt order: a child's parents.
+
+    An example without an id (a seed text no elite of this run had) is left out, so
+    the lineage only names candidates it has records for.
+    """
+    ids = [getattr(e, "id", None) for e in elites]
+    return [str(i) for i in ids if i is not None]
+
+
+def prompt_notes(replies: Sequence[Any]) -> list[dict[str, str]]:
+    """Each reply's lineage note: ``{"prompt_key": key}``, its key in the LM reply cache,
+    so a lineage record leads back to the prompt and reply (empty where the LM keeps no
+    cache or the request failed)."""
+    keys = [getattr(r, "key", None) for r in replies]
+    return [{"prompt_key": key} if isinstance(key, str) else {} for key in keys]
+
+
 def _same(elite: Any, parent: Any) -> bool:
     if elite is parent:
         return True
@@ -528,11 +546,10 @@ class LMXVariation:
             self.history += [t for t in texts if t is not None]
         elif self.mode == "replace":
             self._remember(texts, [[text for text, _ in ex] for ex in shown])
-        keys = [getattr(r, "key", None) for r in replies]
         return Brood(
             children,
             [[i for _, i in ex if i is not None] for ex in shown],
-            [{"prompt_key": key} if isinstance(key, str) else {} for key in keys],
+            prompt_notes(replies),
         )
 
     def _remember(self, texts: Sequence[str | None], examples: Sequence[list[str]]) -> None:
