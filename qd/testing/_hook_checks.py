@@ -33,14 +33,14 @@ def _valid_with_results(ctx: CheckContext) -> tuple[list[Any], list[Any]]:
     return [c for c, _ in pairs], [r for _, r in pairs]
 
 
-def _json_numbers(value: Any, what: str) -> None:
+def _json_numbers(value: Any, what: str, goes_into: str = "metrics.jsonl") -> None:
     if not isinstance(value, Mapping):
         raise CheckFailed(f"{what} returned {short(value)}, not a dict")
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise CheckFailed(
-            f"{what} must return JSON (it goes into metrics.jsonl): {error}; convert numpy "
+            f"{what} must return JSON (it goes into {goes_into}): {error}; convert numpy "
             "values with float(...) and use None for inf or nan"
         ) from error
 
@@ -158,15 +158,7 @@ def check_annotate(ctx: CheckContext) -> None:
         if not result.valid:
             continue
         extra = ctx.call(f"{ctx.name}.annotate", ctx.domain.annotate, candidate, result.info)
-        if not isinstance(extra, Mapping):
-            raise CheckFailed(f"{ctx.name}.annotate returned {short(extra)}, not a dict")
-        try:
-            json.dumps(extra, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise CheckFailed(
-                f"{ctx.name}.annotate must return JSON (it goes into the elite's info and "
-                f"the checkpoints): {error}"
-            ) from error
+        _json_numbers(extra, f"{ctx.name}.annotate", "the elite's info and the checkpoints")
         clash = sorted(set(extra) & set(result.info))
         if clash:
             raise CheckFailed(
