@@ -1,4 +1,4 @@
-"""Both letter judges on labelled levels: what each number they give is worth.
+"""The letter judges on labelled levels: what each number they give is worth.
 
     python experiments/letter_judges.py [--per-letter 8] [--random 200] [--seed 1]
         [--weights domains/science_birds/classifier_weights.npz]
@@ -15,7 +15,10 @@ Labelled sets (letters, or "not a letter"):
   fooled an earlier classifier). The glyph judge chose them, so its row there is
   circular and left out.
 
-For each judge and set: top-1 accuracy over A-Z plus "not a letter" (a 26-class judge
+Judges: the search classifier, the glyph judge and, when the ``tesseract`` binary is
+installed (``apt-get install tesseract-ocr``), the Tesseract judge (its rendering was
+chosen on the glyph judge's calibration fonts at seed 0, not on these sets). For each
+judge and set: top-1 accuracy over A-Z plus "not a letter" (a 26-class judge
 never says "not a letter"), the share accepted (a letter whose own similarity is >= 0.5;
 a non-letter whose every letter is < 0.5 counts as rejected) and the top-label
 calibration error.
@@ -44,6 +47,7 @@ from domains.science_birds.glyphs import FONT_FILES
 from domains.science_birds.not_letters import DEFAULT_NOT_LETTERS, load_not_letters, program_level
 from domains.science_birds.physics import simulate
 from domains.science_birds.raster import CELL_SIZE, rasterize_poses
+from domains.science_birds.tesseract_judge import TesseractJudge, tesseract_available
 from qd.metrics.judges import top_label_calibration_error
 
 NONE = len(LETTERS)
@@ -125,14 +129,20 @@ def main() -> None:
     args = parser.parse_args()
     classifier = LetterClassifier.load(args.weights)
     glyphs = GlyphJudge.load()
+    tesseract = TesseractJudge() if tesseract_available() else None
     print(
         f"search judge: {args.weights} ({len(classifier.classes)} classes, "
-        f"temperature {classifier.temperature:.2f}); held-out judge: glyph matching\n"
+        f"temperature {classifier.temperature:.2f}); held-out judges: glyph matching, "
+        + ("Tesseract" if tesseract else "(no Tesseract: apt-get install tesseract-ocr)")
+        + "\n"
     )
     print(
-        "| set | n | classifier acc. | accepted | ECE | glyph judge acc. | accepted | ECE |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| set | n | classifier acc. | accepted | ECE | glyph judge acc. | accepted | ECE |"
+        + (" Tesseract acc. | accepted | ECE |" if tesseract else "")
+        + "\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        + ("---:|---:|---:|" if tesseract else "")
     )
+    standing_reads = ""
     for name, (levels, labels) in labelled_sets(args).items():
         labels = np.asarray(labels)
         images = np.stack([rasterize_poses(p, k, degrees=False) for p, k in levels])
@@ -143,11 +153,22 @@ def main() -> None:
             if name == "adversarial"
             else f"{heldout['accuracy']:.3f} | {heldout['accepted']:.3f} | {heldout['ece']:.3f}"
         )
+        ocr_cells = ""
+        if tesseract is not None:
+            proba = tesseract.predict_proba(levels)
+            ocr = scores(proba, labels)
+            ocr_cells = f" {ocr['accuracy']:.3f} | {ocr['accepted']:.3f} | {ocr['ece']:.3f} |"
+            if name == "standing examples":
+                standing_reads = "".join(
+                    LETTERS[i] if i < NONE else "-" for i in proba.argmax(axis=1)
+                )
         print(
             f"| {name} | {len(labels)} | {search['accuracy']:.3f} | {search['accepted']:.3f} "
-            f"| {search['ece']:.3f} | {glyph_cells} |",
+            f"| {search['ece']:.3f} | {glyph_cells} |{ocr_cells}",
             flush=True,
         )
+    if standing_reads:
+        print(f"\nTesseract reads the 26 standing examples A-Z as: {standing_reads}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""experiments/letter_judges.py: both letter judges scored on labelled levels."""
+"""experiments/letter_judges.py: the letter judges scored on labelled levels."""
 
 from __future__ import annotations
 
 import re
+import shutil
 
 import pytest
 from e2e_helpers import ROOT, python
+
+from domains.science_birds.classifier import LETTERS
 
 pytestmark = pytest.mark.slow
 
@@ -26,3 +29,8 @@ def test_both_judges_are_scored_on_every_labelled_set(tmp_path):
     cells = [c.strip() for c in rows["standing examples"].split("|")[1:-1]]
     assert cells[1] == "26" and float(cells[2]) == 1.0
     assert all(re.fullmatch(r"\d\.\d{3}", c) for c in cells[2:])
+    if shutil.which("tesseract"):  # a third judge: accuracy, accepted, ECE, and its reads
+        assert len(cells) == 11
+        reads = re.search(r"standing examples A-Z as: ([A-Z-]{26})$", result.stdout, re.M)
+        assert reads is not None
+        assert sum(a == b for a, b in zip(reads[1], LETTERS, strict=True)) >= 9
