@@ -134,8 +134,23 @@ def check_round_trip(ctx: CheckContext) -> None:
                 "rebuild everything encode wrote"
             )
         decoded.append(back)
-    scores = ctx.call(f"{ctx.name}.evaluate", ctx.domain.evaluate, decoded)
-    for (candidate, result), score in zip(pairs, scores, strict=True):
+    references = [result for _, result in pairs]
+    tape = ctx.tape
+    try:
+        if tape is not None:
+            # An LM judge's numbers depend on what else is in its batch and cache, so
+            # score the originals again on their own and the copies on those replies: a
+            # copy that lost what evaluate reads asks the LM something else and differs.
+            tape.record()
+            references = list(
+                ctx.call(f"{ctx.name}.evaluate", ctx.domain.evaluate, [c for c, _ in pairs])
+            )
+            tape.replay()
+        scores = ctx.call(f"{ctx.name}.evaluate", ctx.domain.evaluate, decoded)
+    finally:
+        if tape is not None:
+            tape.live()
+    for (candidate, _), result, score in zip(pairs, references, scores, strict=True):
         found = evaluation_diff(result, score)
         if found:
             raise CheckFailed(
