@@ -99,6 +99,8 @@ TOOLS: dict[str, Callable[[], Any]] = {
     "pyoperon": PyoperonTool,
     "qd": partial(QDTool, "qd"),
     "qd-parsimony": partial(QDTool, "qd-parsimony", model_selection="parsimony"),
+    "qd-notune": partial(QDTool, "qd-notune", tune_constants=0),
+    "qd-tune3": partial(QDTool, "qd-tune3", tune_constants=3),
     "qd-units": partial(QDTool, "qd-units"),
     "qd-units-axis": partial(QDTool, "qd-units-axis", descriptors=("size", "units")),
 }

@@ -336,7 +336,10 @@ class Archive:
         if len(candidates) != len(evaluations):
             raise ValueError(f"got {len(candidates)} candidates but {len(evaluations)} evaluations")
         status = np.zeros(len(candidates), dtype=np.int32)
-        keep = [i for i, e in enumerate(evaluations) if e.valid]
+        # Only rows that beat their cell can change it (pyribs' rule with threshold_min
+        # -inf: objective > the cell's elite, or an empty cell), so only those are copied
+        # into pyribs' arrays: a search keeps a few of every hundred children.
+        keep = self.contenders(evaluations)
         if not keep:
             return status, 0
         fields = self.fields(

@@ -193,15 +193,15 @@ def vary(
         return []
     parents: list[gp.PrimitiveTree] = []
     index: dict[int, int] = {}
-    pairs = np.empty((n, 2), dtype=np.int64)
-    for g, group in enumerate(groups):
-        for side in (0, 1):
-            tree = group[side]
+    sides: list[int] = []
+    for group in groups:
+        for tree in (group[0], group[1]):
             position = index.get(id(tree))
             if position is None:
                 position = index[id(tree)] = len(parents)
                 parents.append(tree)
-            pairs[g, side] = position
+            sides.append(position)
+    pairs = np.array(sides, dtype=np.int64).reshape(n, 2)
     trees, starts = pack_many(parents, n_vars)
     uniforms = rng.random((n, UNIFORMS))
     fresh = np.round(rng.uniform(-1.0, 1.0, (n, NEW_CONSTANTS)), 3)

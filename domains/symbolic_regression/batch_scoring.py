@@ -18,7 +18,7 @@ from deap import gp
 
 from domains.symbolic_regression import batch
 from domains.symbolic_regression.batch_tuning import fit_many
-from domains.symbolic_regression.intervals import pole_reason
+from domains.symbolic_regression.intervals import POLE_KINDS, pole_reason
 from domains.symbolic_regression.primitives import to_infix
 from domains.symbolic_regression.units import UNIT_VIOLATIONS_CAP
 from qd.domain import Evaluation
@@ -35,6 +35,15 @@ def score_batch(domain: SymbolicRegression, candidates: Sequence[Any]) -> list[E
     violations: dict[int, int] = {}
     trees, positions = [], []
     for position, tree in enumerate(candidates):
+        if tree.__class__ is batch.Tree and tree._packed is not None:  # the search's own
+            if domain._units is not None:
+                rejected, violations[position] = domain._unit_screen(tree)
+                if rejected is not None:
+                    results[position] = rejected
+                    continue
+            trees.append(tree)
+            positions.append(position)
+            continue
         if not isinstance(tree, gp.PrimitiveTree) or len(tree) == 0:
             results[position] = Evaluation.invalid(f"not a GP tree: {type(tree).__name__}")
             continue
@@ -70,43 +79,66 @@ def score_batch(domain: SymbolicRegression, candidates: Sequence[Any]) -> list[E
         domain.tune_constants,
         domain._constant_bound,
     )
-    names = domain.descriptors
     is_constant = packed[0] == 1.0
     constant_starts = np.zeros(len(trees) + 1, dtype=np.int64)
     np.cumsum(np.add.reduceat(is_constant, starts[:-1]), out=constant_starts[1:])
+    measures = _measures(domain.descriptors, scores, np.diff(starts), positions, violations)
+    hit_threshold = domain.hit_threshold
+    explain = domain.explain_invalid
     rows = scores.tolist()  # Python floats, read once
     for k, (tree, position, pole) in enumerate(
         zip(trees, positions, poles[:, 0].tolist(), strict=True)
     ):
         if pole:
-            _, start, end, lo, hi = poles[k].tolist()
-            reason = pole_reason(tree, int(pole), int(start), int(end), lo, hi)
-            results[position] = Evaluation.invalid(f"pole: {reason}", formula=to_infix(tree))
+            if explain:
+                _, start, end, lo, hi = poles[k].tolist()
+                reason = pole_reason(tree, int(pole), int(start), int(end), lo, hi)
+                results[position] = Evaluation.invalid(f"pole: {reason}", formula=to_infix(tree))
+            else:
+                results[position] = Evaluation.invalid(f"pole: {POLE_KINDS[int(pole)]}")
             continue
-        error, intercept, slope, height, nonlinear, variables, cost, tuned = rows[k]
-        shape = {
-            "size": len(tree),
-            "depth": int(height),
-            "nonlinear": int(nonlinear),
-            "variables": int(variables),
-        }
-        if position in violations:
-            shape["units"] = min(violations[position], UNIT_VIOLATIONS_CAP)
+        error, intercept, slope, _, _, _, cost, tuned = rows[k]
         candidate = None
         if tuned:
             where = np.flatnonzero(is_constant[starts[k] : starts[k + 1]])
             mine = constants[constant_starts[k] : constant_starts[k + 1]]
             candidate = batch.with_constants(tree, where, mine, domain._table)
         results[position] = Evaluation(
-            objective=1.0 / (1.0 + error),
-            measures=tuple(shape[name] for name in names),
-            info={
+            1.0 / (1.0 + error),
+            measures[k],
+            {
                 "nrmse": error if math.isfinite(error) else None,
-                "hit": error < domain.hit_threshold,
+                "hit": error < hit_threshold,
                 "intercept": intercept,
                 "slope": slope,
             },
-            candidate=candidate,
-            cost=int(cost),
+            None,
+            candidate,
+            int(cost),
         )
     return results  # type: ignore[return-value]
+
+
+def _measures(
+    names: Sequence[str],
+    scores: np.ndarray,
+    sizes: np.ndarray,
+    positions: Sequence[int],
+    violations: dict[int, int],
+) -> list[tuple[int, ...]]:
+    """Each tree's descriptors (Python ints, in ``names`` order), read off the kernel's
+    score rows a column at a time."""
+    columns = []
+    for name in names:
+        if name == "size":
+            columns.append(sizes)
+        elif name == "units":
+            counts = [min(violations[p], UNIT_VIOLATIONS_CAP) for p in positions]
+            columns.append(np.asarray(counts, dtype=np.int64))
+        else:
+            columns.append(scores[:, _SCORE_COLUMNS[name]].astype(np.int64))
+    return [tuple(row) for row in np.stack(columns, axis=1).tolist()]
+
+
+_SCORE_COLUMNS = {"depth": 3, "nonlinear": 4, "variables": 5}
+"""Where ``fit_many``'s score rows hold each shape descriptor (see its docstring)."""

@@ -105,6 +105,11 @@ class SymbolicRegression(Domain):
             violations (0 to 5+).
         target_units: The target's units; None lets the formula carry any units (the
             linear-scaling slope absorbs them). Needs ``units``.
+        explain_invalid: Name the subformula of each pole, and keep the formula's text,
+            in an invalid candidate's reason and ``info`` (what ``events.jsonl``
+            shows). A search rejects about one child in ten this way and writing the
+            text costs more than scoring it, so the estimator, which keeps no event
+            log, turns it off: the reason then says only what kind of pole it was.
 
     Raises:
         ValueError: Unknown descriptor or function, bad limits, or bad data.
@@ -135,6 +140,7 @@ class SymbolicRegression(Domain):
         pole_check: bool = True,
         units: Mapping[str, UnitSpec] | Sequence[UnitSpec] | None = None,
         target_units: UnitSpec = None,
+        explain_invalid: bool = True,
     ) -> None:
         unknown = [d for d in descriptors if d not in DESCRIPTORS]
         if unknown or not 1 <= len(descriptors) <= 2:
@@ -169,6 +175,7 @@ class SymbolicRegression(Domain):
             "pole_check": bool(pole_check),
             "units": units,
             "target_units": target_units,
+            "explain_invalid": bool(explain_invalid),
         }
         self.benchmark: Benchmark | None
         if data is None:
@@ -192,6 +199,7 @@ class SymbolicRegression(Domain):
         self.linear_scaling = bool(linear_scaling)
         self.tune_constants = int(tune_constants)
         self.pole_check = bool(pole_check)
+        self.explain_invalid = bool(explain_invalid)
         self._lows, self._highs = (np.asarray(b, dtype=float) for b in self.bounds)
         self._target = Target(self.data.y_train)
         self._constant_bound = constant_bound(self.data.X_train)

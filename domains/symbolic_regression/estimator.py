@@ -303,6 +303,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
             p_constant=self.p_constant,
             units=self.units,
             target_units=self.target_units,
+            explain_invalid=False,  # no event log to read the poles' text in
             **options,
         )
 

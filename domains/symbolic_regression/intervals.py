@@ -420,6 +420,16 @@ def pole_reason(
     return _unbounded_reason(tree, start, end, lo, hi)
 
 
+POLE_KINDS = {
+    _DIVISION: "division by a subformula that reaches 0 on the box",
+    _LOG: "log of a subformula that reaches 0 on the box",
+    _EXP_CAP: f"exp of a subformula that exceeds the cap {EXP_CAP:g} on the box",
+    _UNBOUNDED: "a subformula that is not finite on the box",
+}
+"""The reason of a pole of each kind, without naming the subformula (the text costs
+more than the check: ``SymbolicRegression(explain_invalid=False)``)."""
+
+
 def root_interval_compiled(
     program: Program, lows: np.ndarray, highs: np.ndarray
 ) -> tuple[float, float] | None:
