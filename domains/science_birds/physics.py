@@ -379,13 +379,13 @@ def _run_trial_fast(
                 px, py = get_position(body)
                 d2 = (px - x) ** 2 + (py - y) ** 2
                 if d2 < far2 and (
-                    is_awake(body)
-                    or (
+                    (
                         d2 < moved2
                         and not (
                             by_turn and abs(math.remainder(get_angle(body), _TWO_PI)) >= turn_limit
                         )
                     )
+                    or is_awake(body)
                 ):
                     break  # this suspect may yet end in place
             else:  # every suspect is out
