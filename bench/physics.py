@@ -14,10 +14,19 @@ equal, the largest stability difference, and the largest pose difference of the 
 (centre distance and angle); and it times Box2D's continuous collision, which Unity's
 default leaves off and so do we, against the default.
 
+Last, two side-by-side comparisons against the competition evaluator's rule (the
+default; ``domains/science_birds/stability_rule.py`` cites it), on the same random levels
+and on the 26 standing examples: our stricter rule, which also calls a block moved once
+it turns ``--rotation-threshold`` radians or more (how many levels change verdict, and
+whether the fast path still agrees with the reference under it); and the evaluator
+project's Box2D solver iterations (100 velocity, 100 position, against Unity's default
+8 and 3 that we run): how many levels change and at what cost.
+
 Usage::
 
     python bench/physics.py                          # 200 levels of 20 blocks, seed 0
     python bench/physics.py --levels 500 --blocks 30 --seed 1 --repeats 5
+    python bench/physics.py --rotation-threshold 0.1  # a stricter rotation rule
 
 The last line reads ``physics: 212.3 levels/s per core (target >= 200)`` (the default
 path's median). The exit status is 1 if that rate is below the target.
@@ -36,6 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from domains.science_birds.domain import example_program
 from domains.science_birds.level import (
     BLOCK_SIZE,
     GRID_HEIGHT,
@@ -43,7 +53,9 @@ from domains.science_birds.level import (
     Block,
     Level,
 )
+from domains.science_birds.not_letters import program_level
 from domains.science_birds.physics import PhysicsParams, StabilityResult, simulate
+from domains.science_birds.scoring import LETTERS
 
 TARGET_RATE = 200.0
 BLOCK_TYPES = ("b11", "b31", "b13")
@@ -75,6 +87,27 @@ def random_level(n_blocks: int, rng: np.random.Generator, *, flat: bool = False)
             break
     left = min((b.col - b.width // 2 for b in blocks), default=0)
     return Level(tuple(Block(b.block_type, b.col - left, b.row) for b in blocks))
+
+
+def standing_examples() -> list[Level]:
+    """The 26 hand-built letters shipped in ``domains/science_birds/examples/``, A to Z."""
+    levels = [program_level(example_program(letter)) for letter in LETTERS]
+    assert all(level is not None for level in levels), "every shipped example builds"
+    return [level for level in levels if level is not None]
+
+
+def verdicts(before: list[StabilityResult], after: list[StabilityResult]) -> str:
+    """How many levels a change of rule or physics moves: moved count, full stability."""
+    pairs = list(zip(before, after, strict=True))
+    changed = sum(a.moved != b.moved for a, b in pairs)
+    flipped = sum((a.stability == 1.0) != (b.stability == 1.0) for a, b in pairs)
+    mean = statistics.mean(b.stability for _, b in pairs) - statistics.mean(
+        a.stability for a, _ in pairs
+    )
+    return (
+        f"moved count changes on {changed}/{len(pairs)}, fully-stable verdict flips on "
+        f"{flipped}/{len(pairs)}, mean stability {mean:+.3f}"
+    )
 
 
 def judge(levels: list[Level], **kwargs) -> tuple[list[StabilityResult], float]:
@@ -119,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         "--flat",
         action="store_true",
         help="drop blocks only onto flat supports (mostly stable levels: the fast path)",
+    )
+    parser.add_argument(
+        "--rotation-threshold",
+        type=float,
+        default=0.2,
+        help="radians: the stricter rule compared with the competition's (default 0.2)",
     )
     args = parser.parse_args(argv)
 
@@ -178,6 +217,33 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"continuous collision on: {toi_rate:.1f} levels/s; off is {rate / toi_rate:.2f}x "
         f"faster; same moved count on {same}/{len(levels)} levels"
+    )
+    # Side by side on the same levels: the competition's rule (centre shift only) against
+    # ours with a rotation threshold too, and the fast path against the reference under it.
+    strict = PhysicsParams(rotation_threshold=args.rotation_threshold)
+    strict_fast, strict_elapsed = judge(levels, params=strict)
+    strict_reference, _ = judge(levels, params=strict, fast=False)
+    agree = agreement(strict_fast, strict_reference)
+    examples = standing_examples()
+    example_results, _ = judge(examples)
+    strict_examples, _ = judge(examples, params=strict)
+    print(
+        f"rotation threshold {args.rotation_threshold:g} rad as well: random levels: "
+        f"{verdicts(fast_results, strict_fast)}; standing examples: "
+        f"{verdicts(example_results, strict_examples)}; fast agrees with the reference on "
+        f"{agree['equal']}/{agree['levels']} (lower on {agree['lower']}); "
+        f"{len(levels) / strict_elapsed:.1f} levels/s"
+    )
+    # ... and the evaluator project's solver iterations against Unity's default.
+    evaluator = PhysicsParams(velocity_iterations=100, position_iterations=100)
+    hundred, hundred_elapsed = judge(levels, params=evaluator)
+    hundred_examples, _ = judge(examples, params=evaluator)
+    print(
+        f"solver iterations 100/100 (the evaluator's project) against 8/3: random levels: "
+        f"{verdicts(fast_results, hundred)}; standing examples: "
+        f"{verdicts(example_results, hundred_examples)}; "
+        f"{len(levels) / hundred_elapsed:.1f} levels/s, 8/3 is "
+        f"{rate * hundred_elapsed / len(levels):.2f}x faster"
     )
     print(f"physics: {rate:.1f} levels/s per core (target >= {TARGET_RATE:.0f})")
     return 0 if rate >= TARGET_RATE else 1

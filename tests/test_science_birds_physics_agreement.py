@@ -68,3 +68,18 @@ def test_the_fast_path_never_reports_a_higher_stability(levels, reference):
     pairs = list(zip(fast, reference, strict=True))
     assert all(f.stability <= r.stability for f, r in pairs)
     assert any(f.stability < r.stability for f, r in pairs)  # here it does go wrong once
+
+
+def test_fast_and_reference_agree_under_the_stricter_rotation_rule(levels, reference):
+    # With a rotation threshold the fast path's give-up counts a suspect as out once it has
+    # turned past it while asleep: the same rule as the reference's count at the end.
+    strict = PhysicsParams(rotation_threshold=0.2)
+    some = list(enumerate(levels[:20]))
+    fast = [simulate(level, seed=i, params=strict) for i, level in some]
+    ref = [simulate(level, seed=i, params=strict, fast=False) for i, level in some]
+    assert [f.moved_blocks for f in fast] == [r.moved_blocks for r in ref]
+    assert [f.poses for f in fast] == [r.poses for r in ref]
+    assert sum(f.given_up for f in fast) >= 10
+    # ... and the rule is not a no-op: on these levels it calls some turned blocks moved.
+    assert sum(f.moved > r.moved for f, r in zip(fast, reference, strict=False)) >= 3
+    assert all(f.moved >= r.moved for f, r in zip(fast, reference, strict=False))

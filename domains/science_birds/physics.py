@@ -3,9 +3,12 @@
 A level's blocks are placed in the world where the ChatGPT4PCG converter puts them,
 gravity runs for ten seconds, and a block counts as *moved* when its centre ends up 0.1
 world units or more from where it started (turning in place does not count). Stability is
-the share of blocks that did not move, the best of a few trials whose start positions
-differ by a hair (Unity's physics is not bit-for-bit repeatable, so the game's own check
-is run more than once too).
+``1 - moved / total``, the best of three trials whose start positions differ by a hair
+(Unity's physics is not bit-for-bit repeatable, so the game's own check is run more than
+once too). That is the competition evaluator's rule, number for number:
+:mod:`domains.science_birds.stability_rule` cites where each number comes from, and
+offers a stricter rule of ours (``PhysicsParams.rotation_threshold``: a block that turns
+that far has moved too) that both paths below apply alike.
 
 World coordinates follow the competition's converter: a grid cell is 0.2401 units, the
 origin is (2, -3.5) and the ground's top is at y = -3.5, so a block's centre is at::
@@ -42,6 +45,7 @@ the :class:`StabilityResult` pickle, so levels can be judged in a process pool.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +53,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from domains.science_birds.level import Block, Level
+from domains.science_birds.stability_rule import (
+    COMPETITION_MOVE_THRESHOLD,
+    COMPETITION_ROTATION_THRESHOLD,
+    COMPETITION_SECONDS,
+    COMPETITION_TRIALS,
+    moved,
+    stability_score,
+    turns,
+)
 
 with warnings.catch_warnings():  # SWIG types raise DeprecationWarnings on import
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -61,6 +74,8 @@ with warnings.catch_warnings():  # SWIG types raise DeprecationWarnings on impor
 
 _IS_AWAKE = Box2D.b2Body.awake.fget  # the accessors behind body.awake and body.position,
 _GET_POSITION = Box2D.b2Body.position.fget  # called without the property lookup per call
+_GET_ANGLE = Box2D.b2Body.angle.fget
+_TWO_PI = 2 * math.pi
 
 __all__ = ["PhysicsParams", "StabilityResult", "block_start", "simulate"]
 
@@ -84,9 +99,17 @@ class PhysicsParams:
         restitution: Restitution of blocks and ground (Box2D mixes it as the maximum).
         ground_half_width: Half the ground's width; the ground is centred on the level.
         time_step: Seconds per physics step (Unity's fixed time step).
-        velocity_iterations: Box2D velocity iterations per step (Unity's default, 8).
-        position_iterations: Box2D position iterations per step (Unity's default, 3).
-        move_threshold: A block whose centre ends this far or farther from its start moved.
+        velocity_iterations: Box2D velocity iterations per step (Unity's default, 8; the
+            evaluator's project sets 100, at about 3x the time: docs/science_birds.md
+            measures what that changes).
+        position_iterations: Box2D position iterations per step (Unity's default, 3; the
+            evaluator's project sets 100).
+        move_threshold: A block whose centre ends this far or farther from its start moved
+            (the evaluator's ``movementThreshold``, 0.1).
+        rotation_threshold: A block that ends turned this far or farther (radians, either
+            way, modulo a full turn) moved too. The evaluator has no such rule, hence the
+            default ``inf``; a finite value is our stricter reading, for pictures in
+            which a tilted block is not the block that was placed.
         jitter: Each trial shifts every start position by uniform noise in
             ``[-jitter, jitter]`` on x and y; 0 runs the exact grid positions.
         allow_sleep: Let resting bodies sleep. Sleeping is part of Box2D's (and Unity's)
@@ -126,7 +149,8 @@ class PhysicsParams:
     time_step: float = 0.02
     velocity_iterations: int = 8
     position_iterations: int = 3
-    move_threshold: float = 0.1
+    move_threshold: float = COMPETITION_MOVE_THRESHOLD
+    rotation_threshold: float = COMPETITION_ROTATION_THRESHOLD
     jitter: float = 0.001
     allow_sleep: bool = True
     continuous_collision: bool = False
@@ -163,6 +187,8 @@ class StabilityResult:
             b13 standing up), so a renderer draws the level's footprint turned by it.
         moved_blocks: For each block, in level order, whether it moved in the best trial.
         displacements: For each block, how far its centre ended from its grid position.
+        rotations: For each block, how far it ended turned from its placed angle, in
+            radians in ``[0, pi]``.
         trials_run: Trials simulated (fewer than asked when one came out fully stable).
         steps: Physics steps each trial ran before stopping.
         early_stops: Trials that stopped before the full time: every block slept, or
@@ -176,6 +202,7 @@ class StabilityResult:
     poses: tuple[tuple[float, float, float], ...]
     moved_blocks: tuple[bool, ...] = ()
     displacements: tuple[float, ...] = ()
+    rotations: tuple[float, ...] = ()
     trials_run: int = 0
     steps: tuple[int, ...] = ()
     early_stops: int = 0
@@ -315,8 +342,9 @@ def _run_trial_fast(
     a world whose bodies all sleep never changes again. Given ``suspects`` (the blocks that
     moved in the best trial so far) it also gives up, returning no poses, at the first check
     (every ``params.decide_every`` steps) at which every suspect is *out*:
-    ``params.decided_shift`` or farther from its ``grid`` position, or asleep and
-    ``params.move_threshold`` or farther.
+    ``params.decided_shift`` or farther from its ``grid`` position, or asleep and moved by
+    the rule (``params.move_threshold`` or farther, or turned ``params.rotation_threshold``
+    or farther).
 
     Returns final poses (n x 3) or None, steps, and whether it stopped before the end.
     """
@@ -324,13 +352,15 @@ def _run_trial_fast(
     world, bodies = blocks.world(starts)
     step = world.Step
     dt, vel_it, pos_it = params.time_step, params.velocity_iterations, params.position_iterations
-    is_awake, get_position = _IS_AWAKE, _GET_POSITION
+    is_awake, get_position, get_angle = _IS_AWAKE, _GET_POSITION, _GET_ANGLE
     sleep = params.allow_sleep
     watch = bodies[0]  # a body last seen awake: while it is, not every body sleeps
     check_every = max(1, params.decide_every)
     give_up = bool(suspects) and params.decided_shift < float("inf")
     next_check = check_every if give_up else max_steps + 1
     far2, moved2 = params.decided_shift**2, params.move_threshold**2
+    turn_limit = params.rotation_threshold
+    by_turn = turn_limit < float("inf")
     targets = [(bodies[i], *grid[i]) for i in suspects]
     steps = 0
     while steps < max_steps:
@@ -348,8 +378,16 @@ def _run_trial_fast(
             for body, x, y in targets:
                 px, py = get_position(body)
                 d2 = (px - x) ** 2 + (py - y) ** 2
-                if d2 < far2 and (d2 < moved2 or is_awake(body)):
-                    break
+                if d2 < far2 and (
+                    (
+                        d2 < moved2
+                        and not (
+                            by_turn and abs(math.remainder(get_angle(body), _TWO_PI)) >= turn_limit
+                        )
+                    )
+                    or is_awake(body)
+                ):
+                    break  # this suspect may yet end in place
             else:  # every suspect is out
                 return None, steps, True
     return _final_poses(bodies), steps, False
@@ -358,8 +396,8 @@ def _run_trial_fast(
 def simulate(
     level: Level,
     *,
-    seconds: float = 10.0,
-    trials: int = 3,
+    seconds: float = COMPETITION_SECONDS,
+    trials: int = COMPETITION_TRIALS,
     seed: int | np.random.Generator = 0,
     params: PhysicsParams | None = None,
     fast: bool = True,
@@ -405,15 +443,13 @@ def simulate(
 
     grid_list = grid.tolist()
     shared = _Blocks(sizes, params) if fast else None
-    best: tuple[int, np.ndarray, np.ndarray] | None = None
+    best: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     steps_run: list[int] = []
     early_stops = given_up = 0
     for _ in range(trials):
         starts = grid + rng.uniform(-params.jitter, params.jitter, size=grid.shape)
         if shared is not None:  # fast
-            suspects = (
-                () if best is None else np.flatnonzero(best[2] >= params.move_threshold).tolist()
-            )
+            suspects = () if best is None else np.flatnonzero(best[4]).tolist()
             poses, steps, early = _run_trial_fast(shared, starts, grid_list, max_steps, suspects)
         else:
             poses, steps, early = _run_trial_reference(starts, sizes, params, max_steps)
@@ -423,21 +459,29 @@ def simulate(
             given_up += 1
             continue
         shift = np.hypot(poses[:, 0] - grid[:, 0], poses[:, 1] - grid[:, 1])
-        moved = int(np.count_nonzero(shift >= params.move_threshold))
-        if best is None or moved < best[0]:
-            best = (moved, poses, shift)
-        if moved == 0:
+        turned = turns(poses[:, 2])
+        mask = moved(
+            shift,
+            turned,
+            move_threshold=params.move_threshold,
+            rotation_threshold=params.rotation_threshold,
+        )
+        count = int(np.count_nonzero(mask))
+        if best is None or count < best[0]:
+            best = (count, poses, shift, turned, mask)
+        if count == 0:
             break
 
     assert best is not None  # the first trial has no suspects, so it is never given up
-    moved, poses, shift = best
+    count, poses, shift, turned, mask = best
     return StabilityResult(
-        stability=1.0 - moved / total,
-        moved=moved,
+        stability=stability_score(count, total),
+        moved=count,
         total=total,
         poses=tuple((float(x), float(y), float(a)) for x, y, a in poses.tolist()),
-        moved_blocks=tuple(bool(s >= params.move_threshold) for s in shift.tolist()),
+        moved_blocks=tuple(bool(m) for m in mask.tolist()),
         displacements=tuple(float(s) for s in shift.tolist()),
+        rotations=tuple(float(t) for t in turned.tolist()),
         trials_run=len(steps_run),
         steps=tuple(steps_run),
         early_stops=early_stops,
