@@ -38,11 +38,8 @@ from domains.science_birds.classifier import LETTERS, LetterClassifier
 from domains.science_birds.panel import VOTERS, Panel
 from domains.science_birds.raster import rasterize_poses
 
-GRIDS = {
-    "glyph": [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-    "tesseract": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-}
-"""Thresholds tried per voter (a voter missing here is tried at its shipped threshold)."""
+GRID = [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+"""Thresholds tried for every voter (for a ``"read"`` voter 0 means "reads it at all")."""
 
 
 def main() -> None:
@@ -65,7 +62,7 @@ def main() -> None:
         f"{len(labelled)} levels ({int(truth.sum())} read as their target, "
         f"{int((~clear).sum())} borderline); {verdicts.note}\n"
     )
-    grids = {v.name: GRIDS.get(v.name, [v.threshold]) for v in panel.voters}
+    grids = {v.name: GRID for v in panel.voters}
     print("| judge | threshold | agreement | clear only | best threshold | agreement |")
     print("|---|---|---:|---:|---|---:|")
     for name, at in (("search classifier", 0.9), ("search classifier", 0.5)):
@@ -80,7 +77,7 @@ def main() -> None:
             {voter.name: verdicts.scores[voter.name]}, truth, {voter.name: grids[voter.name]}
         )
         print(
-            f"| {voter.name} | {voter.threshold:g} | {agreement(vote, truth):.3f} | "
+            f"| {voter.name} | {panel.thresholds[voter.name]:g} | {agreement(vote, truth):.3f} | "
             f"{agreement(vote[clear], truth[clear]):.3f} | {alone[voter.name]:g} | {best:.3f} |"
         )
     thresholds, k, fitted = fit_rule(verdicts.scores, truth, grids)
@@ -98,11 +95,22 @@ def main() -> None:
     if "tesseract" in panel.judges:
         reduced = Panel([v for v in VOTERS if v.name != "tesseract"], judges=panel.judges)
         alone = reduced.judge(levels, targets).accepted
-        print(f"reduced panel ({reduced.rule}): agreement {agreement(alone, truth):.3f}")
+        print(
+            f"reduced panel without Tesseract ({reduced.rule}): agreement "
+            f"{agreement(alone, truth):.3f}, clear only {agreement(alone[clear], truth[clear]):.3f}"
+        )
     called = search >= 0.9
     print(
         f"exploit rate on this set: search >= 0.9 on {int(called.sum())}; the panel rejects "
-        f"{int(np.sum(called & ~shipped))}, the labels reject {int(np.sum(called & ~truth))}"
+        f"{int(np.sum(called & ~shipped))}, the labels reject {int(np.sum(called & ~truth))}, "
+        f"both {int(np.sum(called & ~shipped & ~truth))}"
+    )
+    standing = [
+        i for i, level in enumerate(labelled) if level.source.get("kind") == "standing example"
+    ]
+    print(
+        "standing examples the panel accepts: "
+        + " ".join(f"{labelled[i].target}{'+' if shipped[i] else '-'}" for i in standing)
     )
     print("\nlevels the shipped panel gets wrong:")
     for i in np.flatnonzero(shipped != truth):

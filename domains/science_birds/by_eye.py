@@ -89,9 +89,9 @@ def load_by_eye(path: str | Path = DEFAULT_BY_EYE) -> list[LabelledLevel]:
             target, label = str(data["target"]), data["label"]
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{path}:{n}: not a labelled level ({error!r})") from None
-        if target not in LETTERS:
+        if target not in tuple(LETTERS):
             raise ValueError(f"{path}:{n}: target {target!r} is not a letter A-Z")
-        if label != NONE_LABEL and label not in LETTERS:
+        if label != NONE_LABEL and label not in tuple(LETTERS):
             raise ValueError(
                 f"{path}:{n}: label {label!r} is neither a letter A-Z nor {NONE_LABEL!r} "
                 "(unlabelled? label it by eye first)"
