@@ -203,3 +203,29 @@ def test_the_panel_judges_elites_from_their_kept_poses():
     elite = SimpleNamespace(candidate=program, info=domain.evaluate([program])[0].info)
     verdicts = Panel([VOTERS[0]]).judge_elites(domain, [elite])
     assert verdicts.targets == ("L",) and verdicts.accepted.tolist() == [True]
+
+
+def test_score_counts_what_the_panel_accepts_among_replies():
+    from domains.science_birds.score import panel_trials
+
+    program = "\n".join(f"drop_block('{kind}', {x})" for kind, x in example_program("L"))
+    replies = [f"```python\n{program}\n```", program, "no code here"]
+    accepted, built, called, exploits = panel_trials("L", replies, Panel([VOTERS[0]]))
+    assert (accepted, built) == (2, 2)
+    assert exploits == 0 and called in (0, 2)  # what the panel accepts is no exploit
+
+
+def test_the_report_gives_the_exploit_rate_under_the_panel():
+    from domains.science_birds.report import panel_lines
+
+    domain = ScienceBirdsLetters(letter="L")
+    programs = [example_program("L"), (("b31", 3),)]
+    elites = [
+        SimpleNamespace(candidate=p, info=e.info)
+        for p, e in zip(programs, domain.evaluate(programs), strict=True)
+    ]
+    # pretend the search judge called both the letter: the slab is the exploit
+    text = "\n".join(panel_lines(domain, elites, np.array([0.95, 0.95])))
+    assert "held-out panel, at least" in text
+    assert "accepts 1 of 2 elites as L" in text
+    assert "Exploit rate under the panel: **50.0%**: of 2 elites" in text

@@ -38,7 +38,7 @@ from qd.domain import Evaluation
 SUFFIXES = (".txt", ".py", ".md")
 JUDGE_NAMES = {
     "search": "the letter classifier searches use",
-    "held-out": "glyph matching, never used in a search: the numbers to report",
+    "held-out": "glyph matching, never used in a search; one voter of the held-out panel",
 }
 
 
