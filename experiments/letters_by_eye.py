@@ -143,7 +143,10 @@ def main() -> None:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, default=OUT)
     sample.add_argument("--sheets", type=Path, default=Path("runs/by-eye"))
+    sample.add_argument("--force", action="store_true", help="replace a labelled file")
     args = parser.parse_args()
+    if args.out.exists() and not args.force and '"label": null' not in args.out.read_text():
+        parser.error(f"{args.out} holds labels given by eye; pass --force to replace it")
     records = [r for path in args.runs for r in from_run(path, args.per_run)]
     records += from_sets(args.seed)
     sheets(records, args.sheets, args.seed)
