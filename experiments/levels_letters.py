@@ -18,7 +18,9 @@ with it. Baselines, scored the same way with ``--top`` trials per letter:
 
 Every number is given under both judges: the letter classifier the search optimises,
 and the held-out glyph judge it never saw (the one to report); the summary adds the
-exploit rate (search judge >= 0.9, held-out < 0.5). Prints one table per method (held-out
+exploit rate (search judge >= 0.9, held-out < 0.5), and the same under the held-out
+panel (``domains/science_birds/panel.py``: search judge >= 0.9, panel rejects) with the
+picks the panel accepts. Prints one table per method (held-out
 judge) and a summary per judge, and writes a gallery of the best levels captioned with
 both similarities.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -43,6 +46,7 @@ from domains.science_birds.audit import (
 from domains.science_birds.classifier import LETTERS
 from domains.science_birds.domain import ScienceBirdsLetters
 from domains.science_birds.generate import ask_letters, write_replies
+from domains.science_birds.panel import Panel, panel_exploit_rate
 from domains.science_birds.prompting import MODES
 from domains.science_birds.render import gallery, gallery_entries
 from domains.science_birds.score import JUDGE_NAMES, score_trials
@@ -63,13 +67,23 @@ from qd.viz import save_figure
 
 CONFIG = Path(__file__).with_name("levels_letters.toml")
 BASELINES = ("random", "zero-shot")
+PANEL = Panel()
+"""The held-out panel every table reports (reduced, and saying so, without Tesseract)."""
 
 
-def random_baseline(letter: str, n: int, seed: int) -> dict[str, list[TrialResult]]:
-    """``n`` random programs (no hand-built seeds), scored like the search's picks."""
+def random_baseline(
+    letter: str, n: int, seed: int
+) -> tuple[dict[str, list[TrialResult]], np.ndarray]:
+    """``n`` random programs (no hand-built seeds), scored like the search's picks, and
+    the held-out panel's verdict on each."""
     domain = ScienceBirdsLetters(letter=letter, seed_examples=False)
     programs = domain.initial(n, np.random.default_rng([seed, ord(letter)]))
-    return judged_trials(domain, programs, domain.evaluate(programs))
+    evaluations = domain.evaluate(programs)
+    levels = [
+        SimpleNamespace(candidate=p, info=e.info)
+        for p, e in zip(programs, evaluations, strict=True)
+    ]
+    return judged_trials(domain, programs, evaluations), PANEL.judge_elites(domain, levels).accepted
 
 
 def zero_shot_baseline(
@@ -111,6 +125,8 @@ def search_letter(args, letter: str):
     search = [t.similarity for t in everything["search"]]
     heldout = [t.similarity for t in everything["held-out"]]
     exploits = exploit_counts(search, heldout)
+    accepted = PANEL.judge_elites(domain, elites).accepted
+    panel = panel_counts(search, accepted, picked)
     best = [elites[i] for i in picked]
     shown = gallery_entries(domain, best[:5], [heldout[i] for i in picked[:5]])
     if best:
@@ -118,12 +134,29 @@ def search_letter(args, letter: str):
             f"{letter}: {len(archive)} elites, best {best[0].objective:.3f} "
             f"(stability {best[0].info['stability']:.2f}, similarity search "
             f"{best[0].info['similarity']:.2f} / held-out {heldout[picked[0]]:.2f}), "
-            f"exploit rate {exploit_rate(search, heldout):.2f}",
+            f"exploit rate {exploit_rate(search, heldout):.2f}, under the panel "
+            f"{panel_exploit_rate(search, accepted):.2f}; the panel accepts {panel[2]} of "
+            f"the {len(picked)} picks",
             flush=True,
         )
     else:
         print(f"{letter}: empty", flush=True)
-    return scores, exploits, shown
+    return scores, exploits, shown, panel
+
+
+def panel_counts(
+    search: list[float], accepted: np.ndarray, picked: list[int]
+) -> tuple[int, int, int, int]:
+    """The held-out panel's counts: ``(rejected, called, accepted picks, picks)``: of
+    the elites the search judge scores >= 0.9, how many the panel rejects; of the
+    ``picked`` ones, how many it accepts."""
+    called = np.asarray(search) >= EXPLOIT_SEARCH
+    return (
+        int(np.sum(called & ~accepted)),
+        int(called.sum()),
+        int(accepted[picked].sum()) if picked else 0,
+        len(picked),
+    )
 
 
 def exploit_counts(search: list[float], heldout: list[float]) -> tuple[int, int]:
@@ -133,16 +166,26 @@ def exploit_counts(search: list[float], heldout: list[float]) -> tuple[int, int]
     return sum(h < EXPLOIT_HELDOUT for h in called), len(called)
 
 
+def _four(counts: np.ndarray) -> tuple[int, int, int, int]:
+    a, b, c, d = (int(n) for n in counts)
+    return a, b, c, d
+
+
 def summary(
-    results: dict[str, dict[str, LetterScore]], letters: str, exploits: dict[str, tuple[int, int]]
+    results: dict[str, dict[str, LetterScore]],
+    letters: str,
+    exploits: dict[str, tuple[int, int]],
+    panel: dict[str, tuple[int, int, int, int]],
 ) -> str:
     """One line per method: unweighted score, competition-weighted and normalised scores
-    (weights need every method at once), the means over letters and the exploit rate."""
+    (weights need every method at once), the means over letters, the exploit rate, and
+    under the held-out panel the exploit rate and the picks it accepts."""
     weighted = weighted_prompt_scores(results, letters=letters)
     normalised = normalized_prompt_scores(weighted)
     lines = [
         f"{'method':<24} {'score':>7} {'weighted':>8} {'share %':>7} "
-        f"{'stability':>9} {'similarity':>10} {'diversity':>9} {'exploit':>13}"
+        f"{'stability':>9} {'similarity':>10} {'diversity':>9} {'exploit':>13} "
+        f"{'panel exploit':>14} {'panel accepts':>13}"
     ]
     for name, scores in results.items():
         mean = {
@@ -151,10 +194,15 @@ def summary(
         }
         bad, called = exploits.get(name, (0, 0))
         exploit = f"{bad / called:.2f} ({bad}/{called})" if called else "-"
+        rejected, panel_called, accepted, picks = panel.get(name, (0, 0, 0, 0))
+        panel_exploit = (
+            f"{rejected / panel_called:.2f} ({rejected}/{panel_called})" if panel_called else "-"
+        )
+        panel_accepts = f"{accepted}/{picks}" if picks else "-"
         lines.append(
             f"{name:<24} {prompt_score(scores, letters=letters):>7.4f} {weighted[name]:>8.4f} "
             f"{normalised[name]:>7.1f} {mean['stability']:>9.3f} {mean['similarity']:>10.3f} "
-            f"{mean['diversity']:>9.3f} {exploit:>13}"
+            f"{mean['diversity']:>9.3f} {exploit:>13} {panel_exploit:>14} {panel_accepts:>13}"
         )
     return "\n".join(lines)
 
@@ -186,20 +234,27 @@ def main() -> None:
     method = "QD search" + ("" if args.lm == "none" else f" + {args.lm} LM")
     for name in JUDGES:
         results[name][method] = {}
+    panel: dict[str, tuple[int, int, int, int]] = {}
     bad = called = 0
+    panel_total = np.zeros(4, dtype=int)
     for letter in letters:
-        scores, (letter_bad, letter_called), shown[letter] = search_letter(args, letter)
+        scores, (letter_bad, letter_called), shown[letter], counts = search_letter(args, letter)
         for name in JUDGES:
             results[name][method][letter] = scores[name]
         bad, called = bad + letter_bad, called + letter_called
+        panel_total += counts
     exploits[method] = (bad, called)
+    panel[method] = _four(panel_total)
     if "random" in baselines:
         name = "random programs"
         for judge in JUDGES:
             results[judge][name] = {}
         bad = called = 0
+        panel_total = np.zeros(4, dtype=int)
         for letter in letters:
-            judged = random_baseline(letter, args.top, 0)
+            judged, accepted = random_baseline(letter, args.top, 0)
+            search = [t.similarity for t in judged["search"]]
+            panel_total += panel_counts(search, accepted, list(range(len(search))))
             for judge in JUDGES:
                 results[judge][name][letter] = letter_score(judged[judge], trials_expected=args.top)
             counts = exploit_counts(
@@ -207,6 +262,7 @@ def main() -> None:
             )
             bad, called = bad + counts[0], called + counts[1]
         exploits[name] = (bad, called)
+        panel[name] = _four(panel_total)
     if "zero-shot" in baselines:
         config = load_config(CONFIG)
         folder = Path(args.runs_dir) / "zero-shot"
@@ -221,10 +277,11 @@ def main() -> None:
         )
     for judge in JUDGES:
         print(f"\n{judge} judge ({JUDGE_NAMES[judge]}):")
-        print(summary(results[judge], letters, exploits))
+        print(summary(results[judge], letters, exploits, panel))
     print(
         f"\nexploit: of the elites (trials) the search judge scores >= {EXPLOIT_SEARCH}, "
-        f"the share the held-out judge scores < {EXPLOIT_HELDOUT}"
+        f"the share the held-out judge scores < {EXPLOIT_HELDOUT}; panel exploit: the share "
+        f"the {PANEL.note} rejects; panel accepts: the picks it accepts as their letter"
     )
     print(f"\ngallery: {save_figure(gallery(shown), args.gallery)}")
 

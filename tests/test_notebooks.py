@@ -73,9 +73,18 @@ def _new_domain(outputs: list[Any], runs: Path) -> None:
     assert html.escape(page) in shown  # the page itself is shown inline
 
 
+def _science_birds(outputs: list[Any], runs: Path) -> None:
+    _explores_a_run(outputs, runs)
+    printed = "".join(_texts(outputs, "stream"))
+    assert "exploit rate: " in printed
+    panel = r"under the panel: (nan|[\d.]+) \((REDUCED )?held-out panel, at least"
+    assert re.search(panel, printed), printed
+
+
 CONTENT: dict[str, Callable[[list[Any], Path], None]] = {
     "quickstart": _quickstart,
     "new_domain": _new_domain,
+    "science_birds_letters": _science_birds,
 }
 
 

@@ -35,7 +35,7 @@ def test_a_hand_built_letter_scores_its_own_letter_higher_than_others():
     assert len(own.info["poses"]) == own.info["blocks"]
 
 
-def test_render_details_gives_both_judges_on_one_level():
+def test_render_details_gives_both_judges_and_the_panel_on_one_level():
     from types import SimpleNamespace
 
     from domains.science_birds.audit import heldout_similarities
@@ -45,11 +45,18 @@ def test_render_details_gives_both_judges_on_one_level():
     info = domain.evaluate([program])[0].info
     details = domain.render_details(program, info)
     heldout = heldout_similarities(domain, [SimpleNamespace(candidate=program, info=info)])[0]
-    assert list(details) == ["search judge (letter classifier)", "held-out judge (glyphs)"]
+    assert list(details) == [
+        "search judge (letter classifier)",
+        "held-out judge (glyphs)",
+        "held-out panel",
+    ]
     search = details["search judge (letter classifier)"]
     assert f"similarity {info['similarity']:.3f} to T (reads it as {info['predicted']})" in search
     assert f"stability {info['stability']:.3f}" in search
     assert details["held-out judge (glyphs)"].startswith(f"similarity {heldout:.3f} to T")
+    # the plain T example: the glyph judge reads it, so the panel accepts it either way
+    assert details["held-out panel"].startswith("accepts it as T: glyph reads T (yes)")
+    assert "held-out panel, at least 1 of" in details["held-out panel"]
 
 
 def test_programs_as_text_are_parsed_not_run_and_bad_ones_are_invalid():

@@ -41,7 +41,26 @@ def judges_on(domain: Any, candidate: Any, info: dict[str, Any]) -> dict[str, st
         f"similarity {row[LETTERS.index(letter)]:.3f} to {letter} (reads it as {read}); "
         "it never ran inside the search, so this is the number to trust"
     )
-    return {"search judge (letter classifier)": search, "held-out judge (glyphs)": heldout}
+    return {
+        "search judge (letter classifier)": search,
+        "held-out judge (glyphs)": heldout,
+        "held-out panel": panel_on(domain, elite),
+    }
+
+
+def panel_on(domain: Any, elite: Any) -> str:
+    """One level under the held-out panel: each voter's reading and the verdict."""
+    from domains.science_birds.panel import Panel
+
+    panel = Panel()
+    verdicts = panel.judge_elites(domain, [elite])
+    reads = ", ".join(
+        f"{v.name} reads {verdicts.reads[v.name][0] or 'no letter'} "
+        f"({'yes' if verdicts.votes[v.name][0] else 'no'})"
+        for v in panel.voters
+    )
+    verdict = "accepts" if verdicts.accepted[0] else "rejects"
+    return f"{verdict} it as {domain.letter}: {reads}; {verdicts.note}"
 
 
 def judged_twice(domain: Any, elites: Sequence[Any], figures: Path) -> list[str]:
@@ -77,6 +96,7 @@ def judged_twice(domain: Any, elites: Sequence[Any], figures: Path) -> list[str]
         f"Exploit rate: {rate_text}: of {called} elites the search judge scores >= "
         f"{EXPLOIT_SEARCH}, the share the held-out judge scores < {EXPLOIT_HELDOUT}.",
         "",
+        *panel_lines(domain, ranked, search),
     ]
     by_heldout = np.argsort(-heldout * stability, kind="stable")[:GALLERY_SIZE]
     for title, order, name in (
@@ -98,3 +118,22 @@ def judged_twice(domain: Any, elites: Sequence[Any], figures: Path) -> list[str]
             "",
         ]
     return lines
+
+
+def panel_lines(domain: Any, elites: Sequence[Any], search: np.ndarray) -> list[str]:
+    """Markdown: what the held-out panel accepts among the elites, and the exploit rate
+    under it (search judge >= 0.9, panel rejects)."""
+    from domains.science_birds.panel import Panel, panel_exploit_rate
+
+    panel = Panel()
+    verdicts = panel.judge_elites(domain, elites)
+    rate = panel_exploit_rate(search, verdicts.accepted)
+    called = search >= EXPLOIT_SEARCH
+    rate_text = "n/a (no elite reaches it)" if np.isnan(rate) else f"**{rate:.1%}**"
+    return [
+        f"Held-out panel ({verdicts.note}): accepts {int(verdicts.accepted.sum())} of "
+        f"{len(elites)} elites as {domain.letter}. Exploit rate under the panel: "
+        f"{rate_text}: of {int(called.sum())} elites the search judge scores >= "
+        f"{EXPLOIT_SEARCH}, the share the panel rejects.",
+        "",
+    ]

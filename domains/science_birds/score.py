@@ -4,24 +4,28 @@
 per trial: an LM reply with a code block, or a bare ``drop_block`` program), builds,
 settles and judges each level, and prints stability, similarity, diversity and the
 score per letter, then the prompt score, once per judge: the letter classifier searches
-use, and the held-out glyph judge (:mod:`~domains.science_birds.glyph_judge`), the one
-to report. A user scores their own prompt's outputs with it, offline, with our judges
-in place of the competition's ViT.
+use, and the held-out glyph judge (:mod:`~domains.science_birds.glyph_judge`); then the
+held-out panel (:mod:`~domains.science_birds.panel`): the levels it accepts per letter
+and the exploit rate under it, the numbers to report. A user scores their own prompt's
+outputs with it, offline, with our judges in place of the competition's ViT.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated
 
+import numpy as np
 import typer
 
-from domains.science_birds.audit import JUDGES, judged_trials
+from domains.science_birds.audit import EXPLOIT_SEARCH, JUDGES, judged_trials
 from domains.science_birds.classifier import LETTERS
 from domains.science_birds.domain import ScienceBirdsLetters
 from domains.science_birds.extract import competition_drops, extract_code
 from domains.science_birds.level import LevelParseError
+from domains.science_birds.panel import Panel
 from domains.science_birds.scoring import (
     LetterScore,
     TrialResult,
@@ -34,22 +38,14 @@ from qd.domain import Evaluation
 SUFFIXES = (".txt", ".py", ".md")
 JUDGE_NAMES = {
     "search": "the letter classifier searches use",
-    "held-out": "glyph matching, never used in a search: the numbers to report",
+    "held-out": "glyph matching, never used in a search; one voter of the held-out panel",
 }
 
 
-def score_trials(
+def _evaluated(
     letter: str, replies: Sequence[str], *, competition: bool = False
-) -> dict[str, list[TrialResult]]:
-    """Trials of each reply under both judges (``search``, ``held-out``); a reply that
-    fails to build is a failed trial.
-
-    Args:
-        letter: Target letter.
-        replies: LM replies or programs.
-        competition: Extract calls with the competition's regex instead of our parser
-            (loops and arithmetic then count as the competition counts them: not at all).
-    """
+) -> tuple[ScienceBirdsLetters, list, list[Evaluation]]:
+    """The domain, each reply's program (or the error that stopped it) and evaluation."""
     domain = ScienceBirdsLetters(letter=letter, max_drops=200)
     programs: list = []
     for reply in replies:
@@ -65,7 +61,40 @@ def score_trials(
     merged = [
         Evaluation.invalid(str(p)) if isinstance(p, Exception) else next(ordered) for p in programs
     ]
+    return domain, programs, merged
+
+
+def score_trials(
+    letter: str, replies: Sequence[str], *, competition: bool = False
+) -> dict[str, list[TrialResult]]:
+    """Trials of each reply under both judges (``search``, ``held-out``); a reply that
+    fails to build is a failed trial.
+
+    Args:
+        letter: Target letter.
+        replies: LM replies or programs.
+        competition: Extract calls with the competition's regex instead of our parser
+            (loops and arithmetic then count as the competition counts them: not at all).
+    """
+    domain, programs, merged = _evaluated(letter, replies, competition=competition)
     return judged_trials(domain, programs, merged)
+
+
+def panel_trials(
+    letter: str, replies: Sequence[str], panel: Panel, *, competition: bool = False
+) -> tuple[int, int, int, int]:
+    """The held-out panel on each reply's level: ``(accepted, built, called, exploits)``:
+    levels it accepts as ``letter``, levels that built, levels the search judge scores
+    >= 0.9, and how many of those the panel rejects."""
+    domain, programs, merged = _evaluated(letter, replies, competition=competition)
+    valid = [i for i, e in enumerate(merged) if e.valid]
+    verdicts = panel.judge_elites(
+        domain, [SimpleNamespace(candidate=programs[i], info=merged[i].info) for i in valid]
+    )
+    search = np.array([merged[i].info["similarity"] for i in valid])
+    called = search >= EXPLOIT_SEARCH
+    accepted = verdicts.accepted
+    return int(accepted.sum()), len(valid), int(called.sum()), int(np.sum(called & ~accepted))
 
 
 def score_folder(
@@ -118,6 +147,25 @@ def main(
         typer.echo(f"\n{name} judge ({JUDGE_NAMES[name]}):")
         typer.echo(format_table(scores))
         typer.echo(f"prompt score (unweighted, 26 letters): {prompt_score(scores):.4f}")
+    panel = Panel()
+    typer.echo(f"\n{panel.note}:")
+    typer.echo("letter  accepted  built  search >= 0.9  panel rejects")
+    total = np.zeros(4, dtype=int)
+    for letter in per_letter["search"]:
+        directory = Path(folder) / letter
+        replies = [
+            p.read_text(errors="replace")
+            for p in sorted(directory.glob("*"))
+            if p.suffix in SUFFIXES
+        ]
+        counts = panel_trials(letter, replies, panel, competition=competition)
+        total += counts
+        typer.echo(f"{letter:<7} {counts[0]:>8} {counts[1]:>6} {counts[2]:>14} {counts[3]:>14}")
+    rate = f"{total[3] / total[2]:.2f}" if total[2] else "n/a"
+    typer.echo(
+        f"exploit rate under the panel: {rate} ({total[3]} of {total[2]} levels the search "
+        f"judge scores >= {EXPLOIT_SEARCH} are rejected by the panel)"
+    )
 
 
 if __name__ == "__main__":
