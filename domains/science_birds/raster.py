@@ -39,6 +39,7 @@ from domains.science_birds.level import BLOCK_SIZE, Level
 __all__ = [
     "BLOCK_WORLD_SIZE",
     "CELL_SIZE",
+    "block_quads",
     "grid_poses",
     "rasterize_cells",
     "rasterize_level",
@@ -265,6 +266,52 @@ def _block_corners(x: float, y: float, angle: float, w: float, h: float) -> np.n
     return local @ rot.T + np.array([x, y])
 
 
+def block_quads(
+    poses: np.ndarray | Sequence[Sequence[float]],
+    block_types: Sequence[str],
+    *,
+    degrees: bool = False,
+    cell: float = CELL_SIZE,
+    true_size: bool = False,
+) -> list[np.ndarray]:
+    """Each block's four corners in world units: the one place blocks become polygons.
+
+    Every picture of a level (this module's rasters, the glyph judge's mask, the OCR
+    judges' images) starts from these rectangles, so they all agree on where a block is.
+
+    Args:
+        poses: ``(x, y, angle)`` block centres in world units (y up), turned
+            counter-clockwise.
+        block_types: one of ``b11``, ``b31``, ``b13`` per pose.
+        degrees: angles in degrees (``grid_poses``, XML) rather than radians (Box2D).
+        cell: world size of one grid cell.
+        true_size: real Science Birds block sizes instead of grid footprints.
+
+    Returns:
+        One ``(4, 2)`` array of corners per block, in the order of ``poses``.
+
+    Raises:
+        ValueError: for mismatched lengths or an unknown block type.
+    """
+    if len(poses) != len(block_types):
+        raise ValueError(
+            f"got {len(poses)} poses but {len(block_types)} block types: pass one type per pose"
+        )
+    quads = []
+    for (x, y, angle), block_type in zip(poses, block_types, strict=True):
+        if block_type not in BLOCK_SIZE:
+            raise ValueError(
+                f"unknown block type {block_type!r}: expected one of {sorted(BLOCK_SIZE)}"
+            )
+        if true_size:
+            w, h = BLOCK_WORLD_SIZE[block_type]
+        else:
+            w, h = (n * cell for n in BLOCK_SIZE[block_type])
+        theta = math.radians(angle) if degrees else float(angle)
+        quads.append(_block_corners(float(x), float(y), theta, w, h))
+    return quads
+
+
 def rasterize_poses(
     poses: np.ndarray | Sequence[Sequence[float]],
     block_types: Sequence[str],
@@ -302,24 +349,8 @@ def rasterize_poses(
     """
     _check_args(size, margin, supersample)
     arr = np.asarray(poses, dtype=float).reshape(-1, 3) if len(poses) else np.zeros((0, 3))
-    if len(arr) != len(block_types):
-        raise ValueError(
-            f"got {len(arr)} poses but {len(block_types)} block types: pass one type per pose"
-        )
-    corners = []
-    angles = []
-    for (x, y, angle), block_type in zip(arr, block_types, strict=True):
-        if block_type not in BLOCK_SIZE:
-            raise ValueError(
-                f"unknown block type {block_type!r}: expected one of {sorted(BLOCK_SIZE)}"
-            )
-        if true_size:
-            w, h = BLOCK_WORLD_SIZE[block_type]
-        else:
-            w, h = (n * cell for n in BLOCK_SIZE[block_type])
-        theta = math.radians(angle) if degrees else float(angle)
-        corners.append(_block_corners(x, y, theta, w, h))
-        angles.append(theta)
+    corners = block_quads(arr, block_types, degrees=degrees, cell=cell, true_size=true_size)
+    angles = [math.radians(a) if degrees else float(a) for a in arr[:, 2]]
     k = supersample
     canvas = np.zeros((size * k, size * k), dtype=bool)
     if not corners:

@@ -39,8 +39,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from domains.science_birds.classifier import LETTERS
-from domains.science_birds.level import BLOCK_SIZE
-from domains.science_birds.raster import CELL_SIZE
+from domains.science_birds.raster import CELL_SIZE, block_quads
 
 __all__ = [
     "INSTALL_HINT",
@@ -98,13 +97,7 @@ def render_level(
     """
     if height < 4 or padding < 0:
         raise ValueError(f"height must be >= 4 and padding >= 0, got {height!r}, {padding!r}")
-    quads = []
-    for (x, y, angle), kind in zip(poses, block_types, strict=True):
-        w, h = (n * CELL_SIZE for n in BLOCK_SIZE[kind])
-        theta = math.radians(angle) if degrees else float(angle)
-        c, s = math.cos(theta), math.sin(theta)
-        local = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2.0
-        quads.append(local @ np.array([[c, s], [-s, c]]) + np.array([x, y]))
+    quads = block_quads(poses, block_types, degrees=degrees)
     if not quads:
         return Image.new("L", (height + 2 * padding, height + 2 * padding), 255)
     everything = np.concatenate(quads)

@@ -9,6 +9,8 @@ import pytest
 from e2e_helpers import ROOT, python
 
 from domains.science_birds.classifier import LETTERS
+from domains.science_birds.easyocr_judge import easyocr_available
+from domains.science_birds.rapidocr_judge import rapidocr_available
 
 pytestmark = pytest.mark.slow
 
@@ -29,8 +31,21 @@ def test_both_judges_are_scored_on_every_labelled_set(tmp_path):
     cells = [c.strip() for c in rows["standing examples"].split("|")[1:-1]]
     assert cells[1] == "26" and float(cells[2]) == 1.0
     assert all(re.fullmatch(r"\d\.\d{3}", c) for c in cells[2:])
-    if shutil.which("tesseract"):  # a third judge: accuracy, accepted, ECE, and its reads
-        assert len(cells) == 11
-        reads = re.search(r"standing examples A-Z as: ([A-Z-]{26})$", result.stdout, re.M)
-        assert reads is not None
-        assert sum(a == b for a, b in zip(reads[1], LETTERS, strict=True)) >= 9
+    # each OCR judge installed here adds accuracy, accepted and ECE, its reads and its time
+    ocr = [
+        name
+        for name, installed in [
+            ("Tesseract", shutil.which("tesseract") is not None),
+            ("RapidOCR", rapidocr_available()),
+            ("EasyOCR", easyocr_available()),
+        ]
+        if installed
+    ]
+    assert len(cells) == 8 + 3 * len(ocr), cells
+    for name in ocr:
+        pattern = rf"^{name} reads the 26 standing examples A-Z as: ([A-Z-]{{26}}) \((\d+) of 26\)$"
+        reads = re.search(pattern, result.stdout, re.M)
+        assert reads is not None, result.stdout
+        right = sum(a == b for a, b in zip(reads[1], LETTERS, strict=True))
+        assert right == int(reads[2]) and right >= 9
+        assert re.search(rf"^{name}: \d+\.\d{{3}} s per level$", result.stdout, re.M)
