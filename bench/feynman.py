@@ -19,8 +19,10 @@ Tools, each at the same budget of evaluations (``bench/sr_tools.py``, shared wit
 ``sr_compare.py``): ``gplearn``, ``pyoperon`` (LM-tuned constants), ``qd``
 (``QDSymbolicRegressor`` with its defaults), ``qd-parsimony`` (the defaults with
 ``model_selection="parsimony"``: the smallest elite within 5% of the best training
-error, which is the formula that stops fitting noise), and with units (each variable's
-and the output's units from the AI Feynman units table, ``bench/data/feynman_units.csv``)
+error, which is the formula that stops fitting noise), ``qd-notune`` and ``qd-tune3``
+(constant tuning off, or 3 formula calls a child instead of the default 10), and with
+units (each variable's and the output's units from the AI Feynman units table,
+``bench/data/feynman_units.csv``)
 ``qd-units`` (dimensional consistency as a constraint) and ``qd-units-axis`` (as the
 ``units`` axis of the map, beside size). All share one function set,
 add, sub, mul, div, sin, cos, exp and log: an equation with ``sqrt``, ``arcsin`` or

@@ -44,9 +44,10 @@ counted as the tool itself reports it):
   function set (``allowed_symbols``; operon's div, log and exp are unprotected: a NaN
   prediction on the test set scores -inf). Size is ``stats_["model_length"]``: the nodes
   of the returned tree including the 4 nodes of its linear scaling (``a * f(x) + b``).
-* ``qd-uniform``, ``qd-uniform-co``, ``qd-pimp-co``: ``domains.symbolic_regression.
-  estimator.QDSymbolicRegressor(max_evaluations=budget, ...)`` with uniform or PIMP
-  (mate choice) parents, constant optimisation off or on; evaluations are its
+* ``qd-uniform``, ``qd-uniform-co3``, ``qd-uniform-co``, ``qd-pimp-co``:
+  ``domains.symbolic_regression.estimator.QDSymbolicRegressor(max_evaluations=budget,
+  ...)`` with uniform or PIMP (mate choice) parents, constant tuning off
+  (``tune_constants=0``), budgeted (3 calls a child) or on (10, the default); evaluations are its
   ``n_evaluations_`` (constant optimisation included), size ``best_.size``. Skipped,
   with a note, where that module does not import.
 
@@ -119,6 +120,7 @@ TOOLS: dict[str, Callable[[], Any]] = {
     "pyoperon": PyoperonTool,
     "qd-uniform": partial(QDTool, "qd-uniform", parents="uniform", tune_constants=0),
     "qd-uniform-co": partial(QDTool, "qd-uniform-co", parents="uniform", tune_constants=10),
+    "qd-uniform-co3": partial(QDTool, "qd-uniform-co3", parents="uniform", tune_constants=3),
     "qd-pimp-co": partial(QDTool, "qd-pimp-co", parents="pimp", tune_constants=10),
 }
 """Every tool by name, in table order; a value makes a fresh, unfitted adapter."""
