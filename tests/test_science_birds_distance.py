@@ -32,7 +32,7 @@ def test_program_distance_counts_edits_over_the_longer_program():
     a = (("b11", 3), ("b31", 4), ("b13", 5), ("b11", 6))
     assert program_distance(a, a) == 0.0
     assert program_distance(a, [list(d) for d in a]) == 0.0  # JSON lists equal tuples
-    assert program_distance(a, a[:3] + (("b11", 9),)) == pytest.approx(1 / 4)  # substitute
+    assert program_distance(a, (*a[:3], ("b11", 9))) == pytest.approx(1 / 4)  # substitute
     assert program_distance(a, a[1:]) == pytest.approx(1 / 4)  # delete
     assert program_distance(a, (("b31", 10),) * 4) == 1.0
     assert program_distance((), a) == 1.0 and program_distance((), ()) == 0.0

@@ -21,6 +21,7 @@ import numpy as np
 from domains.science_birds.classifier import LETTERS, LetterClassifier
 from domains.science_birds.converter import LevelBuildError, build_level
 from domains.science_birds.distance import example_mask, mask_iou, settled_mask
+from domains.science_birds.edits import edit_program, random_drop
 from domains.science_birds.language import parse_program
 from domains.science_birds.level import (
     BLOCK_SIZE,
@@ -36,7 +37,6 @@ from domains.science_birds.raster import rasterize_poses
 from qd.domain import Brood, Domain, Evaluation, Measure, Operator
 
 EXAMPLES_DIR = Path(__file__).with_name("examples")
-BLOCK_TYPES = tuple(BLOCK_SIZE)
 DESCRIPTORS = ("width", "height", "blocks", "b13_share", "example_iou")
 Program = tuple[tuple[str, int], ...]
 
@@ -176,7 +176,7 @@ class ScienceBirdsLetters(Domain):
             else:
                 size = int(rng.integers(4, min(20, self.max_drops) + 1))
                 centre = int(rng.integers(4, 14))
-                programs.append(tuple(_random_drop(rng, centre) for _ in range(size)))
+                programs.append(tuple(random_drop(rng, centre) for _ in range(size)))
         return programs
 
     def connect(self, *, lm: Any, archive: Any) -> None:
@@ -248,7 +248,7 @@ class ScienceBirdsLetters(Domain):
             child = first[:cut_a] + second[cut_b:]
             used = [parents[0], parents[1]]
         else:
-            child = _edit(first, rng, max_drops=self.max_drops)
+            child = edit_program(first, rng, max_drops=self.max_drops)
             used = [parents[0]]
         return tuple(child[: self.max_drops]) or tuple(first), used
 
@@ -402,33 +402,3 @@ def _is_program(value: Any) -> bool:
         and not isinstance(d[1], bool)
         for d in value
     )
-
-
-def _random_drop(rng: np.random.Generator, centre: int) -> tuple[str, int]:
-    kind = BLOCK_TYPES[int(rng.integers(len(BLOCK_TYPES)))]
-    return _clipped(kind, centre + int(rng.integers(-4, 5)))
-
-
-def _edit(program: list, rng: np.random.Generator, *, max_drops: int) -> list:
-    """Add, remove, move or retype one drop (the edits a level designer would make)."""
-    child = list(program)
-    choice = int(rng.integers(4)) if child else 0
-    if choice == 0 and len(child) < max_drops:
-        centre = child[int(rng.integers(len(child)))][1] if child else 8
-        child.insert(int(rng.integers(len(child) + 1)), _random_drop(rng, centre))
-    elif choice == 1 and len(child) > 1:
-        del child[int(rng.integers(len(child)))]
-    elif choice == 2 and child:
-        i = int(rng.integers(len(child)))
-        kind, x = child[i]
-        child[i] = _clipped(kind, x + int(rng.choice([-2, -1, 1, 2])))
-    elif child:
-        i = int(rng.integers(len(child)))
-        child[i] = _clipped(BLOCK_TYPES[int(rng.integers(len(BLOCK_TYPES)))], child[i][1])
-    return child
-
-
-def _clipped(kind: str, x: int) -> tuple[str, int]:
-    """Keep x where the converter accepts the block (b31 needs a column each side)."""
-    low, high = (1, GRID_WIDTH - 2) if kind == "b31" else (0, GRID_WIDTH - 1)
-    return (kind, int(np.clip(x, low, high)))

@@ -19,12 +19,13 @@ down is rubble, not a letter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
 from domains.science_birds.converter import LevelBuildError, build_level
 from domains.science_birds.letter_data import block_cells, decompose, letter_grid
-from domains.science_birds.level import Drop
+from domains.science_birds.level import BlockType, Drop
 from domains.science_birds.physics import simulate
 
 __all__ = ["SEED_FONTS", "SEED_HEIGHTS", "font_program", "font_programs"]
@@ -97,7 +98,9 @@ def font_program(
         if len(blocks) > max_drops or props > max(2, len(letter_blocks) // 4):
             continue
         order = sorted(blocks, key=lambda b: (b[2], b[1]))
-        drops = [Drop(kind, col + 1, i + 1) for i, (kind, col, _) in enumerate(order)]
+        drops = [
+            Drop(cast(BlockType, kind), col + 1, i + 1) for i, (kind, col, _) in enumerate(order)
+        ]
         try:
             level = build_level(drops)
         except LevelBuildError:
