@@ -11,6 +11,7 @@ from domains.science_birds.distance import (
     example_distances,
     example_mask,
     level_distance,
+    main_blocks,
     mask_iou,
     program_distance,
 )
@@ -110,3 +111,14 @@ def test_the_report_and_the_score_table_show_the_distance(tmp_path):
     assert list(distances) == ["T"] and len(distances["T"]) == 1  # one trial built
     table = distance_table(distances)
     assert table.splitlines()[2].split()[:2] == ["T", "1"]
+
+
+def test_a_stray_block_does_not_make_a_copy_look_far():
+    program = (*example_program("K"), ("b11", 15))  # a cube on the ground, away from the K
+    iou, distance = level_distance("K", program, *_settled(program))
+    assert iou > 0.95 and distance < 0.1
+    poses, kinds = _settled(program)
+    assert main_blocks(poses, kinds) == list(range(len(kinds) - 1))  # all but the cube
+    for letter in "AHKMX":  # every block of an example is part of its picture
+        poses, kinds = _settled(example_program(letter))
+        assert main_blocks(poses, kinds) == list(range(len(kinds)))

@@ -6,6 +6,9 @@ readable levels it finds tend to be close edits of it. Two numbers say how close
 * **mask IoU**: the settled level and the settled example, each drawn as a 32 x 32
   mask cropped to its bounding box (aspect ratio kept, centred: what the judges see),
   intersection over union. 1 is the same picture; below 0.5 most of the ink is new.
+  Stray pieces (a group of touching blocks under a fifth of the largest group's area)
+  are left out first: one cube on the ground beside a K would otherwise widen the box
+  and make a copy of the K look far from it.
 * **program distance**: the edit distance between the two drop lists (a drop is one
   ``(block_type, x)`` token; insert, delete or substitute one), divided by the longer
   list's length. 0 is the same program, 1 shares nothing in order.
@@ -17,13 +20,14 @@ shifted copy has a low program similarity but a high IoU, which is why both are 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from domains.science_birds.language import parse_program
-from domains.science_birds.raster import rasterize_poses
+from domains.science_birds.raster import BLOCK_WORLD_SIZE, rasterize_poses
 
 __all__ = [
     "MASK_SIZE",
@@ -31,6 +35,7 @@ __all__ = [
     "example_distances",
     "example_mask",
     "level_distance",
+    "main_blocks",
     "mask_iou",
     "program_distance",
     "settled_mask",
@@ -42,11 +47,64 @@ MASK_SIZE = 32
 NEW_LETTER_IOU = 0.5
 """Below this mask IoU with its example, a level counts as far from it (issue 23)."""
 
+TOUCH = 0.05
+"""World units within which two settled blocks count as touching (neighbours in a row
+stand about 0.02 apart: blocks are narrower than grid cells)."""
+
+STRAY_SHARE = 0.2
+"""A group of touching blocks smaller than this share of the largest group's area is a
+stray piece, left out of the mask (it would move the bounding box and the IoU)."""
+
+
+def main_blocks(poses: Sequence[Sequence[float]], block_types: Sequence[str]) -> list[int]:
+    """Indices of the blocks that make the picture: every group of touching blocks
+    (bounding boxes within ``TOUCH`` world units) whose area is at least
+    ``STRAY_SHARE`` of the largest group's. A stray cube beside a letter is left out."""
+    boxes = []
+    for (x, y, angle), kind in zip(poses, block_types, strict=True):
+        w, h = BLOCK_WORLD_SIZE[kind]
+        c, s = abs(math.cos(angle)), abs(math.sin(angle))
+        half_w, half_h = (w * c + h * s) / 2, (w * s + h * c) / 2
+        boxes.append((x - half_w, x + half_w, y - half_h, y + half_h, w * h))
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            b = boxes[j]
+            if (
+                a[0] - TOUCH <= b[1]
+                and b[0] - TOUCH <= a[1]
+                and a[2] - TOUCH <= b[3]
+                and b[2] - TOUCH <= a[3]
+            ):
+                parent[root(i)] = root(j)
+    area: dict[int, float] = {}
+    for i, box in enumerate(boxes):
+        area[root(i)] = area.get(root(i), 0.0) + box[4]
+    largest = max(area.values(), default=0.0)
+    return [i for i in range(len(boxes)) if area[root(i)] >= STRAY_SHARE * largest]
+
 
 def settled_mask(poses: Sequence[Sequence[float]], block_types: Sequence[str]) -> np.ndarray:
     """A level's blocks at ``poses`` (radians, as Box2D settles them) as a boolean mask:
-    cropped to the bounding box, aspect ratio kept, centred, ``MASK_SIZE`` square."""
-    return rasterize_poses(poses, list(block_types), size=MASK_SIZE, degrees=False) > 0.5
+    its :func:`main_blocks` cropped to their bounding box, aspect ratio kept, centred,
+    ``MASK_SIZE`` square."""
+    kept = main_blocks(poses, block_types)
+    return (
+        rasterize_poses(
+            [poses[i] for i in kept],
+            [block_types[i] for i in kept],
+            size=MASK_SIZE,
+            degrees=False,
+        )
+        > 0.5
+    )
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
