@@ -44,6 +44,7 @@ from domains.science_birds.audit import (
     judged_trials,
 )
 from domains.science_birds.classifier import LETTERS
+from domains.science_birds.distance import NEW_LETTER_IOU, example_distances
 from domains.science_birds.domain import ScienceBirdsLetters
 from domains.science_birds.generate import ask_letters, write_replies
 from domains.science_birds.panel import Panel, panel_exploit_rate
@@ -103,7 +104,8 @@ def zero_shot_baseline(
 
 def search_letter(args, letter: str):
     """One QD run for ``letter``: its scores under both judges, the archive's exploit
-    rate counts, and gallery entries of the picked elites."""
+    rate counts, gallery entries of the picked elites, the held-out panel's counts, and the
+    picks' ``(n, 2)`` mask IoU and program distance from the letter's standing example."""
     overrides = [f'domain.letter="{letter}"', f'name="levels-{letter}"']
     if args.iterations:
         overrides.append(f"search.iterations={args.iterations}")
@@ -129,6 +131,7 @@ def search_letter(args, letter: str):
     panel = panel_counts(search, accepted, picked)
     best = [elites[i] for i in picked]
     shown = gallery_entries(domain, best[:5], [heldout[i] for i in picked[:5]])
+    distances = example_distances(domain, best)
     if best:
         print(
             f"{letter}: {len(archive)} elites, best {best[0].objective:.3f} "
@@ -141,7 +144,7 @@ def search_letter(args, letter: str):
         )
     else:
         print(f"{letter}: empty", flush=True)
-    return scores, exploits, shown, panel
+    return scores, exploits, shown, panel, distances
 
 
 def panel_counts(
@@ -237,8 +240,11 @@ def main() -> None:
     panel: dict[str, tuple[int, int, int, int]] = {}
     bad = called = 0
     panel_total = np.zeros(4, dtype=int)
+    distances = {}
     for letter in letters:
-        scores, (letter_bad, letter_called), shown[letter], counts = search_letter(args, letter)
+        scores, (letter_bad, letter_called), shown[letter], counts, distances[letter] = (
+            search_letter(args, letter)
+        )
         for name in JUDGES:
             results[name][method][letter] = scores[name]
         bad, called = bad + letter_bad, called + letter_called
@@ -283,7 +289,27 @@ def main() -> None:
         f"the share the held-out judge scores < {EXPLOIT_HELDOUT}; panel exploit: the share "
         f"the {PANEL.note} rejects; panel accepts: the picks it accepts as their letter"
     )
+    print(f"\n{distance_summary(distances)}")
     print(f"\ngallery: {save_figure(gallery(shown), args.gallery)}")
+
+
+def distance_summary(distances: dict[str, np.ndarray]) -> str:
+    """Per letter, the search's picks against the standing example it started from:
+    mean mask IoU, picks far from it (IoU < 0.5) and mean program distance."""
+    lines = [
+        "distance of the picks from the standing example (IoU 1 / distance 0: a copy):",
+        f"{'letter':<6} {'picks':>5} {'mean IoU':>8} {'far':>4} {'program distance':>16}",
+    ]
+    for letter, rows in distances.items():
+        if len(rows) == 0:
+            lines.append(f"{letter:<6} {0:>5}")
+            continue
+        far = int(np.sum(rows[:, 0] < NEW_LETTER_IOU))
+        lines.append(
+            f"{letter:<6} {len(rows):>5} {rows[:, 0].mean():>8.2f} {far:>4} "
+            f"{rows[:, 1].mean():>16.2f}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import numpy as np
 
 from domains.science_birds.classifier import LETTERS, LetterClassifier
 from domains.science_birds.converter import LevelBuildError, build_level
+from domains.science_birds.distance import example_mask, mask_iou, settled_mask
+from domains.science_birds.edits import edit_program, random_drop
 from domains.science_birds.language import parse_program
 from domains.science_birds.level import (
     BLOCK_SIZE,
@@ -35,8 +37,7 @@ from domains.science_birds.raster import rasterize_poses
 from qd.domain import Brood, Domain, Evaluation, Measure, Operator
 
 EXAMPLES_DIR = Path(__file__).with_name("examples")
-BLOCK_TYPES = tuple(BLOCK_SIZE)
-DESCRIPTORS = ("width", "height", "blocks", "b13_share")
+DESCRIPTORS = ("width", "height", "blocks", "b13_share", "example_iou")
 Program = tuple[tuple[str, int], ...]
 
 
@@ -59,10 +60,15 @@ class ScienceBirdsLetters(Domain):
     Args:
         letter: The target letter, ``A`` .. ``Z``.
         descriptors: Two of ``width`` (columns spanned), ``height`` (rows), ``blocks``
-            (count) and ``b13_share`` (share of upright blocks).
+            (count), ``b13_share`` (share of upright blocks) and ``example_iou`` (mask
+            IoU of the settled level with the letter's standing example: an axis that
+            keeps levels unlike the example, :mod:`~domains.science_birds.distance`).
         max_drops: Longest program (drops) the operators make, and the parser allows.
         seed_examples: Start half of the initial population from the shipped hand-built
             letters (the target's own first, then others at random), the rest random.
+        seed_fonts: Fill those seed slots after the first with the target letter as
+            several fonts draw it (:mod:`~domains.science_birds.font_seeds`) instead of
+            other letters' examples, where a font's letter can be built to stand.
         p_crossover: Chance a child is a one-point crossover of two elites' programs;
             otherwise one drop is added, removed, moved or retyped.
         trials: Physics trials per level (best counts), as the competition's 3.
@@ -93,6 +99,7 @@ class ScienceBirdsLetters(Domain):
         descriptors: Sequence[str] = ("width", "height"),
         max_drops: int = 40,
         seed_examples: bool = True,
+        seed_fonts: bool = False,
         p_crossover: float = 0.2,
         trials: int = 3,
         lm_variation: str | None = None,
@@ -119,6 +126,7 @@ class ScienceBirdsLetters(Domain):
             "descriptors": list(descriptors),
             "max_drops": max_drops,
             "seed_examples": seed_examples,
+            "seed_fonts": seed_fonts,
             "p_crossover": p_crossover,
             "trials": trials,
             "lm_variation": lm_variation,
@@ -134,6 +142,7 @@ class ScienceBirdsLetters(Domain):
         self.descriptors = tuple(descriptors)
         self.max_drops = int(max_drops)
         self.seed_examples = bool(seed_examples)
+        self.seed_fonts = bool(seed_fonts)
         self.p_crossover = float(p_crossover)
         self.trials = int(trials)
         self.measures = tuple(_measure(d, self.max_drops) for d in self.descriptors)
@@ -153,14 +162,21 @@ class ScienceBirdsLetters(Domain):
         own example first (the search then starts from a letter that stands), the others
         at random."""
         programs: list[Program] = []
+        fonts: list[Program] = []
+        if self.seed_examples and self.seed_fonts:
+            from domains.science_birds.font_seeds import font_programs
+
+            fonts = font_programs(self.letter, (n - 1) // 2, rng, max_drops=self.max_drops)
         for i in range(n):
-            if self.seed_examples and i % 2 == 0:
+            if self.seed_examples and i % 2 == 0 and 0 < i <= 2 * len(fonts):
+                programs.append(fonts[i // 2 - 1])
+            elif self.seed_examples and i % 2 == 0:
                 letter = self.letter if i == 0 else LETTERS[int(rng.integers(len(LETTERS)))]
                 programs.append(example_program(letter)[: self.max_drops])
             else:
                 size = int(rng.integers(4, min(20, self.max_drops) + 1))
                 centre = int(rng.integers(4, 14))
-                programs.append(tuple(_random_drop(rng, centre) for _ in range(size)))
+                programs.append(tuple(random_drop(rng, centre) for _ in range(size)))
         return programs
 
     def connect(self, *, lm: Any, archive: Any) -> None:
@@ -232,7 +248,7 @@ class ScienceBirdsLetters(Domain):
             child = first[:cut_a] + second[cut_b:]
             used = [parents[0], parents[1]]
         else:
-            child = _edit(first, rng, max_drops=self.max_drops)
+            child = edit_program(first, rng, max_drops=self.max_drops)
             used = [parents[0]]
         return tuple(child[: self.max_drops]) or tuple(first), used
 
@@ -256,9 +272,15 @@ class ScienceBirdsLetters(Domain):
             for row, (i, result) in zip(probabilities, settled.items(), strict=True):
                 level = levels[i]
                 similarity = float(row[target])
+                described = _describe(level)
+                if "example_iou" in self.descriptors:
+                    kinds = [b.block_type for b in level.blocks]
+                    described["example_iou"] = mask_iou(
+                        settled_mask(result.poses, kinds), example_mask(self.letter)
+                    )
                 judged[i] = Evaluation(
                     objective=result.stability * similarity,
-                    measures=tuple(_describe(level)[d] for d in self.descriptors),
+                    measures=tuple(described[d] for d in self.descriptors),
                     info={
                         "stability": result.stability,
                         "similarity": similarity,
@@ -326,10 +348,11 @@ class ScienceBirdsLetters(Domain):
         return tuple((str(kind), int(x)) for kind, x in data)
 
     def report_section(self, elites: Sequence[Any], figures: Path) -> list[str]:
-        """Both judges' verdicts on the elites, the exploit rate and a gallery."""
-        from domains.science_birds.report import judged_twice
+        """Both judges' verdicts on the elites, the exploit rate and a gallery, and
+        how far the best elites are from the standing example."""
+        from domains.science_birds.report import from_the_example, judged_twice
 
-        return judged_twice(self, elites, figures)
+        return judged_twice(self, elites, figures) + from_the_example(self, elites)
 
     def render_details(self, candidate: Any, info: dict[str, Any]) -> dict[str, str]:
         """Both judges on this level: the search judge (the letter classifier the search
@@ -354,6 +377,8 @@ def _measure(descriptor: str, max_drops: int) -> Measure:
     if descriptor == "blocks":
         bins = max(1, min(max_drops, 20))
         return Measure.uniform("blocks", 1, max_drops + 1, bins, title="blocks")
+    if descriptor == "example_iou":
+        return Measure.uniform("example_iou", 0, 1, 10, title="mask IoU with the example")
     return Measure.uniform("b13_share", 0, 1, 10, title="share of upright (b13) blocks")
 
 
@@ -377,33 +402,3 @@ def _is_program(value: Any) -> bool:
         and not isinstance(d[1], bool)
         for d in value
     )
-
-
-def _random_drop(rng: np.random.Generator, centre: int) -> tuple[str, int]:
-    kind = BLOCK_TYPES[int(rng.integers(len(BLOCK_TYPES)))]
-    return _clipped(kind, centre + int(rng.integers(-4, 5)))
-
-
-def _edit(program: list, rng: np.random.Generator, *, max_drops: int) -> list:
-    """Add, remove, move or retype one drop (the edits a level designer would make)."""
-    child = list(program)
-    choice = int(rng.integers(4)) if child else 0
-    if choice == 0 and len(child) < max_drops:
-        centre = child[int(rng.integers(len(child)))][1] if child else 8
-        child.insert(int(rng.integers(len(child) + 1)), _random_drop(rng, centre))
-    elif choice == 1 and len(child) > 1:
-        del child[int(rng.integers(len(child)))]
-    elif choice == 2 and child:
-        i = int(rng.integers(len(child)))
-        kind, x = child[i]
-        child[i] = _clipped(kind, x + int(rng.choice([-2, -1, 1, 2])))
-    elif child:
-        i = int(rng.integers(len(child)))
-        child[i] = _clipped(BLOCK_TYPES[int(rng.integers(len(BLOCK_TYPES)))], child[i][1])
-    return child
-
-
-def _clipped(kind: str, x: int) -> tuple[str, int]:
-    """Keep x where the converter accepts the block (b31 needs a column each side)."""
-    low, high = (1, GRID_WIDTH - 2) if kind == "b31" else (0, GRID_WIDTH - 1)
-    return (kind, int(np.clip(x, low, high)))

@@ -137,3 +137,41 @@ def panel_lines(domain: Any, elites: Sequence[Any], search: np.ndarray) -> list[
         f"{EXPLOIT_SEARCH}, the share the panel rejects.",
         "",
     ]
+
+
+def from_the_example(domain: Any, elites: Sequence[Any]) -> list[str]:
+    """Markdown: how far the best elites are from the letter's standing example (mask
+    IoU of the settled levels, program edit distance), so a reader sees whether the
+    search found new letters or edits of the one it started from."""
+    from domains.science_birds.distance import NEW_LETTER_IOU, example_distances
+
+    if not elites:
+        return []
+    ranked = sorted(elites, key=lambda e: e.objective, reverse=True)
+    distances = example_distances(domain, ranked)
+    iou, program = distances[:, 0], distances[:, 1]
+    far = iou < NEW_LETTER_IOU
+    lines = [
+        "## Distance from the standing example",
+        "",
+        f"Mask IoU of each settled elite with the settled example of {domain.letter} "
+        "(1 = the same picture) and program edit distance (0 = the same drops). "
+        f"{int(far.sum())} of {len(ranked)} elites are far from it (IoU < "
+        f"{NEW_LETTER_IOU}); median IoU {np.median(iou):.2f}, mean program distance "
+        f"{program.mean():.2f}.",
+        "",
+        "| rank | objective | mask IoU | program distance |",
+        "|---:|---:|---:|---:|",
+    ]
+    for rank in range(min(GALLERY_SIZE, len(ranked))):
+        lines.append(
+            f"| {rank + 1} | {ranked[rank].objective:.3f} | {iou[rank]:.2f} | {program[rank]:.2f} |"
+        )
+    if far.any():
+        best = int(np.flatnonzero(far)[0])
+        lines += [
+            "",
+            f"Best far elite: rank {best + 1}, objective {ranked[best].objective:.3f}, "
+            f"IoU {iou[best]:.2f}.",
+        ]
+    return [*lines, ""]

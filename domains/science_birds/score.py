@@ -65,7 +65,11 @@ def _evaluated(
 
 
 def score_trials(
-    letter: str, replies: Sequence[str], *, competition: bool = False
+    letter: str,
+    replies: Sequence[str],
+    *,
+    competition: bool = False,
+    distances: list[tuple[float, float]] | None = None,
 ) -> dict[str, list[TrialResult]]:
     """Trials of each reply under both judges (``search``, ``held-out``); a reply that
     fails to build is a failed trial.
@@ -75,8 +79,20 @@ def score_trials(
         replies: LM replies or programs.
         competition: Extract calls with the competition's regex instead of our parser
             (loops and arithmetic then count as the competition counts them: not at all).
+        distances: A list to extend with ``(mask IoU, program distance)`` from the
+            letter's standing example, one per trial that built
+            (:mod:`~domains.science_birds.distance`).
     """
     domain, programs, merged = _evaluated(letter, replies, competition=competition)
+    if distances is not None:
+        from domains.science_birds.distance import example_distances
+
+        built = [
+            SimpleNamespace(candidate=p, info=e.info)
+            for p, e in zip(programs, merged, strict=True)
+            if e.valid
+        ]
+        distances.extend(tuple(row) for row in example_distances(domain, built).tolist())
     return judged_trials(domain, programs, merged)
 
 
@@ -98,9 +114,16 @@ def panel_trials(
 
 
 def score_folder(
-    folder: str | Path, *, trials: int | None = None, competition: bool = False
+    folder: str | Path,
+    *,
+    trials: int | None = None,
+    competition: bool = False,
+    distances: dict[str, list[tuple[float, float]]] | None = None,
 ) -> dict[str, dict[str, LetterScore]]:
     """Score ``folder/<LETTER>/*`` per letter, under each judge: ``{judge: {letter: score}}``.
+
+    Given ``distances`` (a dict), it also fills ``{letter: [(mask IoU, program
+    distance), ...]}`` from each letter's standing example, for the trials that built.
 
     Raises:
         FileNotFoundError: The folder or every letter folder is missing.
@@ -120,7 +143,10 @@ def score_folder(
             continue
         replies = [p.read_text(errors="replace") for p in files]
         expected = max(trials or len(files), 2)
-        judged = score_trials(letter, replies, competition=competition)
+        found: list[tuple[float, float]] | None = None if distances is None else []
+        judged = score_trials(letter, replies, competition=competition, distances=found)
+        if distances is not None and found is not None:
+            distances[letter] = found
         for name, letter_trials in judged.items():
             results[name][letter] = letter_score(letter_trials, trials_expected=expected)
     if not results["search"]:
@@ -139,7 +165,10 @@ def main(
 ) -> None:
     """Print the per-letter table and the prompt score for FOLDER."""
     try:
-        per_letter = score_folder(folder, trials=trials, competition=competition)
+        distances: dict[str, list[tuple[float, float]]] = {}
+        per_letter = score_folder(
+            folder, trials=trials, competition=competition, distances=distances
+        )
     except FileNotFoundError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -166,6 +195,29 @@ def main(
         f"exploit rate under the panel: {rate} ({total[3]} of {total[2]} levels the search "
         f"judge scores >= {EXPLOIT_SEARCH} are rejected by the panel)"
     )
+    typer.echo("\n" + distance_table(distances))
+
+
+def distance_table(distances: dict[str, list[tuple[float, float]]]) -> str:
+    """Per letter: trials that built, their mean mask IoU with the standing example, how
+    many are far from it (IoU < 0.5) and the mean program distance."""
+    from domains.science_birds.distance import NEW_LETTER_IOU
+
+    lines = [
+        "distance from the standing example (copies have IoU near 1, program distance near 0):",
+        f"{'letter':<6} {'built':>5} {'mean IoU':>8} {'far':>4} {'program distance':>16}",
+    ]
+    for letter, rows in sorted(distances.items()):
+        if not rows:
+            lines.append(f"{letter:<6} {0:>5} {'-':>8} {'-':>4} {'-':>16}")
+            continue
+        iou = [r[0] for r in rows]
+        far = sum(v < NEW_LETTER_IOU for v in iou)
+        lines.append(
+            f"{letter:<6} {len(rows):>5} {sum(iou) / len(iou):>8.2f} {far:>4} "
+            f"{sum(r[1] for r in rows) / len(rows):>16.2f}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
