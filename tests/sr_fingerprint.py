@@ -29,14 +29,14 @@ FIXTURE = Path(__file__).parent / "data" / "sr_fingerprint.json"
 EVALUATIONS = 2_000
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "koza-1": ("koza-1", {"tune_constants": 0}),
-    "koza-1 tuned": ("koza-1", {}),
+    "koza-1 tuned": ("koza-1", {"tune_constants": 10}),
     "pagie-1": ("pagie-1", {"tune_constants": 0}),
-    "pagie-1 tuned": ("pagie-1", {}),
+    "pagie-1 tuned": ("pagie-1", {"tune_constants": 10}),
     "vladislavleva-5 tuned, nonlinear x variables": (
         "vladislavleva-5",
-        {"descriptors": ("nonlinear", "variables")},
+        {"descriptors": ("nonlinear", "variables"), "tune_constants": 10},
     ),
-    "koza-1 pimp tuned": ("koza-1", {"parents": "pimp"}),
+    "koza-1 pimp tuned": ("koza-1", {"parents": "pimp", "tune_constants": 10}),
     "koza-1 no pole check": ("koza-1", {"pole_check": False, "tune_constants": 0}),
 }
 
