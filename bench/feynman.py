@@ -19,11 +19,12 @@ Tools, each at the same budget of evaluations (``bench/sr_tools.py``, shared wit
 ``sr_compare.py``): ``gplearn``, ``pyoperon`` (LM-tuned constants), ``qd``
 (``QDSymbolicRegressor`` with its defaults), ``qd-parsimony`` (the defaults with
 ``model_selection="parsimony"``: the smallest elite within 5% of the best training
-error, which is the formula that stops fitting noise), ``qd-notune`` and ``qd-tune3``
-(constant tuning off, or 3 formula calls a child instead of the default 10), and with
+error, which is the formula that stops fitting noise), ``qd-tuned`` and ``qd-tune3``
+(constant tuning with 10 or 3 formula calls a child; the default is off), and with
 units (each variable's and the output's units from the AI Feynman units table,
 ``bench/data/feynman_units.csv``)
-``qd-units`` (dimensional consistency as a constraint) and ``qd-units-axis`` (as the
+``qd-units`` (dimensional consistency as a constraint; ``qd-units-tuned`` with tuning)
+and ``qd-units-axis`` (as the
 ``units`` axis of the map, beside size). All share one function set,
 add, sub, mul, div, sin, cos, exp and log: an equation with ``sqrt``, ``arcsin`` or
 ``tanh`` can be recovered only through an equal expression in that set.
@@ -101,13 +102,14 @@ TOOLS: dict[str, Callable[[], Any]] = {
     "pyoperon": PyoperonTool,
     "qd": partial(QDTool, "qd"),
     "qd-parsimony": partial(QDTool, "qd-parsimony", model_selection="parsimony"),
-    "qd-notune": partial(QDTool, "qd-notune", tune_constants=0),
+    "qd-tuned": partial(QDTool, "qd-tuned", tune_constants=10),
     "qd-tune3": partial(QDTool, "qd-tune3", tune_constants=3),
     "qd-units": partial(QDTool, "qd-units"),
+    "qd-units-tuned": partial(QDTool, "qd-units-tuned", tune_constants=10),
     "qd-units-axis": partial(QDTool, "qd-units-axis", descriptors=("size", "units")),
 }
 """Every tool by name, in table order; a value makes a fresh, unfitted adapter."""
-UNITS_TOOLS = frozenset({"qd-units", "qd-units-axis"})
+UNITS_TOOLS = frozenset({"qd-units", "qd-units-tuned", "qd-units-axis"})
 """Tools given each equation's units (``equation_units``): the defaults with dimensional
 analysis as a constraint (``qd-units``) or as the ``units`` axis of the map beside size
 (``qd-units-axis``)."""
@@ -554,6 +556,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-variables", type=int, help="only equations this wide or less")
     parser.add_argument("--first", type=int, help="only the first N of the chosen equations")
     parser.add_argument("--tools", nargs="+", choices=list(TOOLS), help="default: all")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: the tables of the runs already in --out (a run that never "
+        "finished, such as one stopped by hand, is named and left out)",
+    )
     parser.add_argument("--seeds", type=int, help=f"seeds 0..n-1 ({DEFAULT_SEEDS})")
     parser.add_argument(
         "--noise", type=float, nargs="+", help=f"noise levels ({' '.join(map(str, DEFAULT_NOISE))})"
@@ -633,7 +641,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[row_key(row)] = row
         save_rows(args.out, list(results.values()))
 
-    if todo:
+    if args.report_only:
+        missing_runs = [s for s in todo if s.key not in results]
+        if missing_runs:
+            print(
+                f"--report-only: {len(missing_runs)} run(s) not in {args.out} are left out "
+                f"of the tables: {', '.join(f'{s.equation} {s.tool}' for s in missing_runs)}"
+            )
+    elif todo:
         run_all(
             todo,
             run_one,
@@ -647,7 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
         )
 
-    wanted = [results[s.key] for s in specs]
+    wanted = [results[s.key] for s in specs if s.key in results]
     report = render(
         wanted,
         equations,
