@@ -297,16 +297,29 @@ class Archive:
         wins = np.isnan(held) | (objectives > held)
         return [i for i, win in zip(keep, wins.tolist(), strict=True) if win]
 
-    def add_counting(self, candidates: Sequence[Any], evaluations: Sequence[Evaluation]) -> int:
+    def add_counting(
+        self,
+        candidates: Sequence[Any],
+        evaluations: Sequence[Evaluation],
+        *,
+        contenders: Sequence[int] | None = None,
+    ) -> int:
         """:meth:`add`, returning how many cells are new or now hold a better elite.
 
         Counted on the cells, not on pyribs' per-row status, which would count twice two
         children that raced for one cell; only the batch's cells are read, not the map.
+        ``contenders`` is :meth:`contenders` of the same batch against the archive as it
+        is now, when the caller already has it.
         """
-        return self._add(candidates, evaluations, count=True)[1]
+        return self._add(candidates, evaluations, count=True, contenders=contenders)[1]
 
     def add_with_fates(
-        self, candidates: Sequence[Any], evaluations: Sequence[Evaluation], ids: Sequence[str]
+        self,
+        candidates: Sequence[Any],
+        evaluations: Sequence[Evaluation],
+        ids: Sequence[str],
+        *,
+        contenders: Sequence[int] | None = None,
     ) -> tuple[int, list[str]]:
         """:meth:`add_counting` for candidates with lineage ids, which the elites keep;
         also returns each candidate's fate (one of :data:`FATES`).
@@ -321,7 +334,9 @@ class Archive:
             else ("novelty" if (e.invalid_reason or "").startswith(NOVELTY_REASON) else "invalid")
             for e in evaluations
         ]
-        _, added = self._add(candidates, evaluations, count=True, ids=ids, fates=fates)
+        _, added = self._add(
+            candidates, evaluations, count=True, ids=ids, fates=fates, contenders=contenders
+        )
         return added, fates
 
     def _add(
@@ -332,6 +347,7 @@ class Archive:
         count: bool = False,
         ids: Sequence[str | None] | None = None,
         fates: list[str] | None = None,
+        contenders: Sequence[int] | None = None,
     ) -> tuple[np.ndarray, int]:
         if len(candidates) != len(evaluations):
             raise ValueError(f"got {len(candidates)} candidates but {len(evaluations)} evaluations")
@@ -339,7 +355,7 @@ class Archive:
         # Only rows that beat their cell can change it (pyribs' rule with threshold_min
         # -inf: objective > the cell's elite, or an empty cell), so only those are copied
         # into pyribs' arrays: a search keeps a few of every hundred children.
-        keep = self.contenders(evaluations)
+        keep = self.contenders(evaluations) if contenders is None else list(contenders)
         if not keep:
             return status, 0
         fields = self.fields(

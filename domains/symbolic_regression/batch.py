@@ -7,9 +7,9 @@ second. Here a tree is compiled once into a packed array (:func:`packed`, kept o
 tree until the tree changes), a batch of parents becomes its children in one call of
 :func:`~.batch_kernels.vary_many`, and a batch of children is pole-checked, run,
 tuned, scaled and scored in one call of :func:`~.batch_tuning.fit_many`. Python is left
-with what only Python can do: slicing the parents' node lists into each child (so a
-child shares its nodes with its parents, as DEAP's children do) and making the
-``Evaluation`` objects.
+with what only Python can do: building the children's node lists, by indexing the
+parents' nodes where the kernel says a child copied them (so a child shares its nodes
+with its parents, as DEAP's children do), and making the ``Evaluation`` objects.
 
 The operators are DEAP's (one-point crossover, uniform subtree mutation with
 ``genFull``, ephemeral mutation, the static limits), with the same distributions; the
@@ -20,6 +20,7 @@ gives the same children on every backend.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,12 +28,9 @@ import numpy as np
 from deap import gp
 
 from domains.symbolic_regression.batch_kernels import (
-    COPY_FIRST,
-    COPY_SECOND,
-    CROSSOVER,
     NEW_CONSTANTS,
-    SUBTREE,
     UNIFORMS,
+    child_sources,
     vary_many,
 )
 from domains.symbolic_regression.compiled import OPCODES
@@ -219,29 +217,24 @@ def vary(
         max_depth,
         max_size,
     )
-    # Python lists, read once: indexing numpy arrays element by element costs more
-    ops, columns, values = children.tolist()
+    # Every child's nodes in one pass: the parents' own node objects where the kernel
+    # copied them (children share nodes with parents, as DEAP's do), new ones only for
+    # the columns it wrote (a subtree mutation's functions, variables and constants).
+    sources = child_sources(
+        kinds, cuts, pairs[:, 0].copy(), pairs[:, 1].copy(), starts, child_starts
+    )
+    pool: list[Any] = list(itertools.chain.from_iterable(parents))
+    new = np.flatnonzero(sources < 0)
+    if new.size:
+        node = table.node
+        pool.extend(map(node, *children[:, new].tolist()))
+        sources[new] = np.arange(len(pool) - new.size, len(pool))
+    nodes = list(map(pool.__getitem__, sources.tolist()))
     bounds = child_starts.tolist()
     made: list[Tree] = []
-    node = table.node
-    for g, (kind, (i, end_i, j, end_j), (a, b)) in enumerate(
-        zip(kinds.tolist(), cuts.tolist(), pairs.tolist(), strict=True)
-    ):
-        first = parents[a]
+    for g in range(n):
         begin, end = bounds[g], bounds[g + 1]
-        if kind == CROSSOVER:
-            nodes = first[:i] + parents[b][j:end_j] + first[end_i:]
-        elif kind == SUBTREE:  # the new nodes are the child's columns i to j
-            new = [node(ops[k], columns[k], values[k]) for k in range(begin + i, begin + j)]
-            nodes = first[:i] + new + first[end_i:]
-        elif kind == COPY_FIRST:
-            nodes = list(first)
-        elif kind == COPY_SECOND:
-            nodes = list(parents[b])
-        else:  # CONSTANT
-            nodes = list(first)
-            nodes[i] = table.constant(values[begin + i])
-        child = Tree(nodes)
+        child = Tree(nodes[begin:end])
         child._packed = children[:, begin:end].copy()
         made.append(child)
     return made

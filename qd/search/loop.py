@@ -197,12 +197,14 @@ class Loop(ABC):
         origins = self.origins(candidates) if self.lineage else None
         evaluations = self.evaluator.evaluate(candidates)
         candidates = improved(candidates, evaluations)
-        self._annotate(candidates, evaluations)
+        contenders = self._annotate(candidates, evaluations)
         lineage = None
         if origins is not None:
             made = self.iteration + 1
             self.ids = [f"{made}-{i}" for i in range(len(candidates))]
-            added, fates = self.archive.add_with_fates(candidates, evaluations, self.ids)
+            added, fates = self.archive.add_with_fates(
+                candidates, evaluations, self.ids, contenders=contenders
+            )
             lineage = Lineage(
                 made,
                 self.ids,
@@ -213,7 +215,7 @@ class Loop(ABC):
                 origins.notes,
             )
         else:
-            added = self.archive.add_counting(candidates, evaluations)
+            added = self.archive.add_counting(candidates, evaluations, contenders=contenders)
         extra = self.accept(candidates, evaluations)
         self.iteration += 1
         self.evaluations += cost(evaluations)
@@ -231,14 +233,18 @@ class Loop(ABC):
             callback(self, result)
         return result
 
-    def _annotate(self, candidates: list[Any], evaluations: list[Evaluation]) -> None:
+    def _annotate(self, candidates: list[Any], evaluations: list[Evaluation]) -> list[int] | None:
         """``Domain.annotate`` of the candidates that may enter the archive, into their
-        info (skipped for domains that keep the default)."""
+        info (skipped for domains that keep the default); returns those candidates'
+        positions (:meth:`Archive.contenders`, which the add then need not find again),
+        or None when it did not look."""
         annotate = self.domain.annotate
         if type(self.domain).annotate is Domain.annotate:
-            return
-        for i in self.archive.contenders(evaluations):
+            return None
+        contenders = self.archive.contenders(evaluations)
+        for i in contenders:
             evaluations[i].info.update(annotate(candidates[i], evaluations[i].info))
+        return contenders
 
     def run(self, iterations: int) -> Archive:
         """Run until ``iterations`` iterations have been done in total."""
