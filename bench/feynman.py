@@ -64,7 +64,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 import bench.sr_tools as sr_tools
 from bench.sr_recovery import DEFAULT_TIMEOUT_S, parse, recovery, variable_symbols
 from bench.sr_tools import (
+    GplearnSqrtTool,
     GplearnTool,
+    PyoperonSqrtTool,
     PyoperonTool,
     QDTool,
     command_line,
@@ -97,6 +99,8 @@ QUICK_BUDGET = 2_000
 QUICK_TRAIN = 200
 QUICK_TEST = 200
 
+WITH_SQRT = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log", "sqrt")
+"""The ``-sqrt`` tools' language: every tool's usual one and its protected sqrt|a|."""
 TOOLS: dict[str, Callable[[], Any]] = {
     "gplearn": GplearnTool,
     "pyoperon": PyoperonTool,
@@ -107,9 +111,13 @@ TOOLS: dict[str, Callable[[], Any]] = {
     "qd-units": partial(QDTool, "qd-units"),
     "qd-units-tuned": partial(QDTool, "qd-units-tuned", tune_constants=10),
     "qd-units-axis": partial(QDTool, "qd-units-axis", descriptors=("size", "units")),
+    "gplearn-sqrt": GplearnSqrtTool,
+    "pyoperon-sqrt": PyoperonSqrtTool,
+    "qd-sqrt": partial(QDTool, "qd-sqrt", functions=WITH_SQRT),
+    "qd-units-sqrt": partial(QDTool, "qd-units-sqrt", functions=WITH_SQRT),
 }
 """Every tool by name, in table order; a value makes a fresh, unfitted adapter."""
-UNITS_TOOLS = frozenset({"qd-units", "qd-units-tuned", "qd-units-axis"})
+UNITS_TOOLS = frozenset({"qd-units", "qd-units-tuned", "qd-units-axis", "qd-units-sqrt"})
 """Tools given each equation's units (``equation_units``): the defaults with dimensional
 analysis as a constraint (``qd-units``) or as the ``units`` axis of the map beside size
 (``qd-units-axis``)."""

@@ -69,6 +69,7 @@ FUNCTIONS: dict[str, Any] = {
     "arctan": sympy.atan,
     "atan": sympy.atan,
     "Abs": sympy.Abs,
+    "abs": sympy.Abs,  # operon's spelling (sqrtabs prints as sqrt(abs(a)))
 }
 """The names a formula may call: sympy's, and numpy's spellings as the Feynman table uses."""
 

@@ -52,6 +52,7 @@ _GPLEARN_INFIX = {
     "cos": "cos({})",
     "exp": "exp({})",
     "log": "log(Abs({}))",
+    "sqrt": "sqrt(Abs({}))",
 }
 
 
@@ -65,6 +66,7 @@ class GplearnTool:
 
     name = "gplearn"
     population = 500
+    sqrt = False  # gplearn's protected sqrt (sqrt|a|) in the function set
 
     def fit(self, X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> None:
         from gplearn.functions import make_function
@@ -75,7 +77,8 @@ class GplearnTool:
         self.model = SymbolicRegressor(
             population_size=population,
             generations=max(1, budget // population),
-            function_set=("add", "sub", "mul", "div", "sin", "cos", exp, "log"),
+            function_set=("add", "sub", "mul", "div", "sin", "cos", exp, "log")
+            + (("sqrt",) if self.sqrt else ()),
             random_state=seed,
             n_jobs=1,
         )
@@ -150,6 +153,7 @@ class PyoperonTool:
     population = 500
     optimizer_iterations = 10
     symbols = "add,sub,mul,div,sin,cos,exp,log,constant,variable"
+    """With ``sqrtabs`` added for a language with roots: operon's sqrt|a|, as ours."""
 
     def fit(
         self, X: np.ndarray, y: np.ndarray, budget: int, seed: int, seconds: float | None = None
@@ -191,6 +195,20 @@ class PyoperonTool:
         """Operon's own model string at full precision (its operators are unprotected)."""
         text = self.model.get_model_string(self.model.model_, 17, list(names))
         return text.replace("^", "**")
+
+
+class GplearnSqrtTool(GplearnTool):
+    """:class:`GplearnTool` with gplearn's protected ``sqrt`` (sqrt|a|) in the language."""
+
+    name = "gplearn-sqrt"
+    sqrt = True
+
+
+class PyoperonSqrtTool(PyoperonTool):
+    """:class:`PyoperonTool` with operon's ``sqrtabs`` (sqrt|a|) in the language."""
+
+    name = "pyoperon-sqrt"
+    symbols = "add,sub,mul,div,sin,cos,exp,log,sqrtabs,constant,variable"
 
 
 class QDTool:
@@ -236,7 +254,7 @@ class QDTool:
         """
         import sympy
 
-        expression = self.model.best_.to_sympy(exact=False)
+        expression = self.model.best_.to_sympy(exact=False)  # no Abs where one-signed
         rename = {
             symbol: sympy.Symbol(names[int(symbol.name[1:]) - 1])
             for symbol in expression.free_symbols

@@ -6,9 +6,13 @@ of the domain from a config does not pay for scikit-learn's import.
 
 from typing import Any
 
-from domains.symbolic_regression.benchmarks import BENCHMARKS, Benchmark, get_benchmark
-from domains.symbolic_regression.domain import SymbolicRegression
-from domains.symbolic_regression.fitting import nrmse
+from domains.symbolic_regression.kernel_cache import drop_stale_kernels
+
+drop_stale_kernels()  # before any kernel loads from numba's cache (see kernel_cache)
+
+from domains.symbolic_regression.benchmarks import BENCHMARKS, Benchmark, get_benchmark  # noqa: E402
+from domains.symbolic_regression.domain import SymbolicRegression  # noqa: E402
+from domains.symbolic_regression.fitting import nrmse  # noqa: E402
 
 __all__ = [
     "BENCHMARKS",

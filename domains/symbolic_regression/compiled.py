@@ -59,11 +59,12 @@ OPCODES: dict[str, int] = {
     "cos": 7,
     "exp": 8,
     "log": 9,
+    "sqrt": 10,
 }
 """Opcode of each function of :data:`~.primitives.FUNCTIONS` (0 and 1 are leaves)."""
 assert set(OPCODES) == set(FUNCTIONS), "every GP function needs an opcode"
 assert {name for name, code in OPCODES.items() if code >= 6} == NONLINEAR, (
-    "the kernels read opcodes 2-5 as binary and 6 and up as sin/cos/exp/log"
+    "the kernels read opcodes 2-5 as binary and 6 and up as sin/cos/exp/log/sqrt"
 )
 _LOG_FLOOR = 1e-300  # guarded_log's floor (unreachable past the epsilon test, kept exact)
 
@@ -90,6 +91,8 @@ def _scalar(code, a, b):
         return np.cos(a)
     if code == 8:
         return np.exp(50.0 if a > 50.0 else a)
+    if code == 10:
+        return np.sqrt(abs(a))
     m = abs(a)
     return np.log(m if m > 1e-300 else 1e-300) if m > 1e-6 else 0.0
 
@@ -159,6 +162,9 @@ def _execute(codes, slots, constants, XT, depth, out):
             for i in range(n):
                 a = stack[top, i]
                 stack[top, i] = np.exp(50.0 if a > 50.0 else a)
+        elif code == 10:  # guarded_sqrt: sqrt|a|
+            for i in range(n):
+                stack[top, i] = np.sqrt(abs(stack[top, i]))
         else:  # guarded_log: 0 where |a| is not above epsilon (NaN included)
             for i in range(n):
                 m = abs(stack[top, i])

@@ -39,7 +39,7 @@ from domains.symbolic_regression.fitting import (
 from domains.symbolic_regression.formula import Formula, scaled_infix
 from domains.symbolic_regression.intervals import find_pole, find_pole_compiled
 from domains.symbolic_regression.primitives import (
-    FUNCTIONS,
+    DEFAULT_FUNCTIONS,
     NONLINEAR,
     copy_tree,
     deap_random,
@@ -80,7 +80,8 @@ class SymbolicRegression(Domain):
         descriptors: Two (or one) of ``size`` (nodes), ``depth``, ``nonlinear``
             (count of sin/cos/exp/log nodes) and ``variables`` (distinct inputs used);
             the last two give QDSR-style maps.
-        functions: GP function set, a subset of add, sub, mul, div, sin, cos, exp, log.
+        functions: GP function set, a subset of add, sub, mul, div, sin, cos, exp, log, sqrt
+            (default: all but sqrt; ``sqrt`` is the protected sqrt|a|).
         max_depth: Static depth limit on every child (Koza used 17; small maps want
             less).
         max_size: Static limit on the number of nodes.
@@ -128,7 +129,7 @@ class SymbolicRegression(Domain):
         test: str | None = None,
         test_size: float = 0.25,
         descriptors: Sequence[str] = ("size", "depth"),
-        functions: Sequence[str] = tuple(FUNCTIONS),
+        functions: Sequence[str] = DEFAULT_FUNCTIONS,
         max_depth: int = 8,
         max_size: int = 64,
         init_depth: Sequence[int] = (1, 4),

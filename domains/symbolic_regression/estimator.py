@@ -32,7 +32,7 @@ from domains.symbolic_regression.data import check_scale
 from domains.symbolic_regression.domain import SymbolicRegression
 from domains.symbolic_regression.formula import Formula
 from domains.symbolic_regression.formula import pareto_front as front_of
-from domains.symbolic_regression.primitives import FUNCTIONS
+from domains.symbolic_regression.primitives import DEFAULT_FUNCTIONS
 from qd.archive import Archive
 from qd.search import Search
 
@@ -79,7 +79,8 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         emitters: Emitters per iteration.
         descriptors: The map's two axes: ``size``, ``depth``, ``nonlinear`` or
             ``variables`` (see ``SymbolicRegression``).
-        functions: Function set, a subset of add, sub, mul, div, sin, cos, exp, log.
+        functions: Function set, a subset of add, sub, mul, div, sin, cos, exp, log, sqrt
+            (default: all but sqrt, which is sqrt|a|; the AI Feynman laws need it).
         max_depth: Depth limit of every formula.
         max_size: Node limit of every formula.
         init_depth: Depth range of the initial ramped half-and-half trees.
@@ -151,7 +152,7 @@ class QDSymbolicRegressor(RegressorMixin, BaseEstimator):
         batch_size: int = 50,
         emitters: int = 2,
         descriptors: Sequence[str] = ("size", "depth"),
-        functions: Sequence[str] = tuple(FUNCTIONS),
+        functions: Sequence[str] = DEFAULT_FUNCTIONS,
         max_depth: int = 8,
         max_size: int = 48,
         init_depth: Sequence[int] = (1, 4),

@@ -2,8 +2,8 @@
 
 A model is ``intercept + slope * f(x)``, where ``f`` is a tree scored with protected
 operators (``primitives``): ``div(a, b)`` is 1 where ``|b| <= PROTECTED_DIV_EPSILON``,
-``log(a)`` is ``log|a|`` (0 where ``|a|`` is that small) and ``exp(a)`` is
-``exp(min(a, EXP_CAP))``. ``primitives.to_infix`` hides all of that, so a formula
+``log(a)`` is ``log|a|`` (0 where ``|a|`` is that small), ``sqrt(a)`` is ``sqrt|a|``
+and ``exp(a)`` is ``exp(min(a, EXP_CAP))``. ``primitives.to_infix`` hides all of that, so a formula
 pasted from it into numpy or sympy computes something else wherever a guard fires.
 
 This module offers, from one tree:
@@ -75,7 +75,12 @@ _VARIABLE = re.compile(r"x([1-9][0-9]*)")
 
 
 def to_sympy(
-    tree: gp.PrimitiveTree, *, intercept: float = 0.0, slope: float = 1.0, exact: bool = True
+    tree: gp.PrimitiveTree,
+    *,
+    intercept: float = 0.0,
+    slope: float = 1.0,
+    exact: bool = True,
+    bounds: tuple[BoundValues, BoundValues] | None = None,
 ) -> sympy.Expr:
     """The model ``intercept + slope * tree`` as a sympy expression over real ``x1..xn``.
 
@@ -86,6 +91,7 @@ def to_sympy(
 
         div(a, b) -> Piecewise((a / b, Abs(b) > eps), (1, True))
         log(a)    -> Piecewise((log(Abs(a)), Abs(a) > eps), (0, True))
+        sqrt(a)   -> sqrt(Abs(a))
         exp(a)    -> exp(Min(a, EXP_CAP))
 
     A guard that is decided by a constant operand is left out (``x1 / 2.0`` is
@@ -104,14 +110,18 @@ def to_sympy(
         intercept: Added after scaling (linear scaling's ``a``).
         slope: Multiplies the tree's output (linear scaling's ``b``).
         exact: Keep the guards (True) or drop them (False).
+        bounds: With ``exact=False``, the data's ``(lows, highs)``: ``log`` and ``sqrt``
+            of an argument of one sign on that box lose their ``Abs`` (``sqrt(1 - v**2)``
+            for ``|v| < 1``), as in :func:`simplified`; ignored when ``exact``.
 
     Returns:
         A sympy expression; a ``Float`` for each constant of the tree.
 
     Raises:
-        ValueError: ``intercept`` or ``slope`` is not a finite number.
+        ValueError: ``intercept`` or ``slope`` is not a finite number, or bad ``bounds``.
     """
-    return _scaled(_build(tree, guard=exact)[0], intercept, slope)
+    spans = None if exact or bounds is None else node_intervals(tree, *bounds)
+    return _scaled(_build(tree, guard=exact, spans=spans)[0], intercept, slope)
 
 
 def simplified(
@@ -360,6 +370,13 @@ def _build(
                 expr = sympy.sin(a)
             elif name == "cos":
                 expr = sympy.cos(a)
+            elif name == "sqrt":  # sqrt|a|: no guard, and no Abs where a has one sign
+                if span is not None and span.lo >= 0:
+                    expr = sympy.sqrt(a)
+                elif span is not None and span.hi <= 0:
+                    expr = sympy.sqrt(-a)
+                else:
+                    expr = sympy.sqrt(_abs(a, guarded))
             elif name == "exp":
                 if guard and (span is None or span.hi > EXP_CAP):
                     expr = sympy.exp(_capped(a, guarded))

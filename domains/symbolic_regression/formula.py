@@ -164,13 +164,15 @@ class Formula:
     def to_sympy(self, *, exact: bool = True):
         """A sympy expression; ``exact=True`` keeps the protected operators explicit.
 
-        ``exact=False`` gives plain division, ``log|a|`` and ``exp``: equal to what the
-        search scored wherever the formula has no pole, which the pole check guarantees
-        on the data's box.
+        ``exact=False`` gives plain division, ``log|a|``, ``sqrt|a|`` and ``exp``: equal
+        to what the search scored wherever the formula has no pole, which the pole check
+        guarantees on the data's box; on that box (:attr:`bounds`, when known) a ``log``
+        or ``sqrt`` of an argument of one sign loses its ``Abs``.
         """
         from domains.symbolic_regression.export import to_sympy
 
-        return to_sympy(self.tree, exact=exact, **self._scale())
+        bounds = None if exact else self.bounds
+        return to_sympy(self.tree, exact=exact, bounds=bounds, **self._scale())
 
     def _readable(self) -> dict[str, Any]:
         """What :func:`export.simplified` and :func:`export.to_latex` take besides the tree."""

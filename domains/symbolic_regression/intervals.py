@@ -235,6 +235,8 @@ def _walk(
                 lo, hi = _periodic(math.sin, a_lo, a_hi, _HALF_PI)
             elif name == "cos":
                 lo, hi = _periodic(math.cos, a_lo, a_hi, 0.0)
+            elif name == "sqrt":
+                lo, hi = _sqrt_magnitude(a_lo, a_hi)
             elif name == "exp":
                 if a_hi > EXP_CAP and stop_at_pole:
                     return -_INF, _INF, _cap_reason(tree, index + 1, end, a_lo, a_hi)
@@ -315,6 +317,13 @@ def _guarded_log(a_lo: float, a_hi: float) -> tuple[float, float]:
         return 0.0, 0.0
     lo, hi = _log(eps, m_hi)
     return min(lo, 0.0), max(hi, 0.0)
+
+
+def _sqrt_magnitude(a_lo: float, a_hi: float) -> tuple[float, float]:
+    """``sqrt|a|`` for ``a`` in ``[a_lo, a_hi]``, widened outwards; no pole (it is total)."""
+    m_lo = 0.0 if a_lo <= 0.0 <= a_hi else min(abs(a_lo), abs(a_hi))
+    m_hi = max(abs(a_lo), abs(a_hi))
+    return math.sqrt(m_lo) * (1.0 - _WIDEN), math.sqrt(m_hi) * (1.0 + _WIDEN)
 
 
 def _periodic(function, lo: float, hi: float, peak: float) -> tuple[float, float]:
@@ -570,6 +579,10 @@ def _program_pole(codes, slots, constants, lows, highs):
                 lo, hi = _periodic_jit(True, a_lo, a_hi, _HALF_PI)
             elif code == 7:
                 lo, hi = _periodic_jit(False, a_lo, a_hi, 0.0)
+            elif code == 10:  # sqrt|a|, as _sqrt_magnitude
+                m_lo = 0.0 if a_lo <= 0.0 <= a_hi else _py_min(abs(a_lo), abs(a_hi))
+                m_hi = _py_max(abs(a_lo), abs(a_hi))
+                lo, hi = math.sqrt(m_lo) * (1.0 - _WIDEN), math.sqrt(m_hi) * (1.0 + _WIDEN)
             elif code == 8:
                 if a_hi > 50.0:  # EXP_CAP
                     return _EXP_CAP, index + 1, end, a_lo, a_hi

@@ -37,7 +37,7 @@ from domains.symbolic_regression.mate_choice import (
     make_similarity,
 )
 from domains.symbolic_regression.primitives import (
-    FUNCTIONS,
+    DEFAULT_FUNCTIONS,
     deap_random,
     decode_tree,
     encode_tree,
@@ -116,7 +116,7 @@ class MateChoiceRegression(SymbolicRegression):
         p_crossover: float = 0.9,
         mutation_rate: float = 0.05,
         ideal_mutation_rate: float = -1.0,
-        functions: Sequence[str] = tuple(FUNCTIONS),
+        functions: Sequence[str] = DEFAULT_FUNCTIONS,
         max_depth: int = 17,
         max_size: int = 1000,
         init_depth: Sequence[int] = (2, 6),

@@ -24,7 +24,7 @@ from deap import gp
 PROTECTED_DIV_EPSILON = 1e-6
 EXP_CAP = 50.0  # exp(50) ~ 5e21: large enough for every benchmark, far from overflow
 CONSTANT = "const"
-NONLINEAR = frozenset({"sin", "cos", "exp", "log"})
+NONLINEAR = frozenset({"sin", "cos", "exp", "log", "sqrt"})
 
 
 def protected_div(a, b):
@@ -43,6 +43,17 @@ def guarded_log(a):
     return np.where(magnitude > PROTECTED_DIV_EPSILON, np.log(np.maximum(magnitude, 1e-300)), 0.0)
 
 
+def guarded_sqrt(a):
+    """sqrt|a|: defined everywhere and continuous, as gplearn's protected ``sqrt`` is.
+
+    A square root of a negative number is NaN, which would make any formula with one
+    invalid wherever its argument dips below zero; the magnitude keeps the search's
+    formulas total, and on data where the argument has one sign (``1 - v**2/c**2`` with
+    ``v < c``) it is the plain root (``export`` drops the ``Abs`` there).
+    """
+    return np.sqrt(np.abs(a))
+
+
 FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
     "add": (np.add, 2),
     "sub": (np.subtract, 2),
@@ -52,7 +63,11 @@ FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {
     "cos": (np.cos, 1),
     "exp": (guarded_exp, 1),
     "log": (guarded_log, 1),
+    "sqrt": (guarded_sqrt, 1),
 }
+DEFAULT_FUNCTIONS: tuple[str, ...] = ("add", "sub", "mul", "div", "sin", "cos", "exp", "log")
+"""The language a search uses unless told otherwise (``sqrt`` is opt-in: the AI Feynman
+laws need it, most benchmarks do not, and every function added dilutes the others)."""
 _CALL = {name: function for name, (function, _) in FUNCTIONS.items()}
 _FLOAT = np.dtype(float)
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
@@ -92,7 +107,7 @@ def variable_names(n_vars: int) -> list[str]:
     return [f"x{i + 1}" for i in range(n_vars)]
 
 
-def make_pset(n_vars: int, functions: Sequence[str] = tuple(FUNCTIONS)) -> gp.PrimitiveSet:
+def make_pset(n_vars: int, functions: Sequence[str] = DEFAULT_FUNCTIONS) -> gp.PrimitiveSet:
     """A DEAP primitive set over ``x1..xn``, the chosen functions and constants.
 
     Raises:

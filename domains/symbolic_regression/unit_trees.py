@@ -9,6 +9,7 @@ a node that must carry units ``U`` is
 - ``add``/``sub`` of two subtrees in ``U``, ``mul`` of subtrees in ``V`` and ``U - V``,
   ``div`` of subtrees in ``U + V`` and ``V`` (``V`` a variable's units, none, or ``U``),
 - ``sin``/``cos``/``exp``/``log`` of a dimensionless subtree, when ``U`` is none.
+- ``sqrt`` of a subtree in the square of ``U``'s units (``sqrt|a|``).
 
 A draw that cannot finish within its depth tries the next function; a tree that cannot
 be built at all gives None and the caller falls back to an ordinary random tree.
@@ -23,7 +24,7 @@ from typing import Any
 from deap import gp
 
 from domains.symbolic_regression.primitives import CONSTANT
-from domains.symbolic_regression.units import DIMENSIONLESS_FUNCTIONS, Units
+from domains.symbolic_regression.units import DIMENSIONLESS_FUNCTIONS, ROOT_FUNCTIONS, Units
 
 __all__ = ["consistent_tree"]
 
@@ -104,9 +105,13 @@ def _grow(
     rng.shuffle(order)
     for name, arity in order:
         if arity == 1:
-            if name not in DIMENSIONLESS_FUNCTIONS or target != zero:
+            if name in ROOT_FUNCTIONS:
+                inside = _key(2 * t for t in target)  # sqrt of a square of the target's units
+            elif name in DIMENSIONLESS_FUNCTIONS and target == zero:
+                inside = zero
+            else:
                 continue
-            child = _grow(zero, depth - 1, room - 1, rng, by_units, pool, functions, zero, budget)
+            child = _grow(inside, depth - 1, room - 1, rng, by_units, pool, functions, zero, budget)
             if child is not None:
                 return [name, *child]
             continue

@@ -11,6 +11,8 @@ an exponent vector over base units (``m/s^2`` is ``{m: 1, s: -2}``) and the rule
 - ``mul`` adds exponents and ``div`` subtracts them (protected division is division);
 - ``sin``, ``cos``, ``exp`` and ``log`` (the protected ``log|a|`` too) need a
   dimensionless argument and give a dimensionless result;
+- ``sqrt`` (the protected ``sqrt|a|``) halves every exponent (``sqrt(m^2/s^2)`` is
+  ``m/s``); a half exponent is allowed (``m^0.5``), as in noise densities;
 - linear scaling ``a + b * f(x)``: the slope ``b`` is a pure number, so ``f`` itself
   must carry the target's units; the intercept ``a`` carries the target's units. With
   no target units given the root may carry any units (the slope absorbs them), and only
@@ -46,6 +48,8 @@ UnitSpec: TypeAlias = str | Mapping[str, int | float] | None
 
 DIMENSIONLESS_FUNCTIONS = frozenset({"sin", "cos", "exp", "log"})
 _BINARY = frozenset({"add", "sub", "mul", "div"})
+ROOT_FUNCTIONS = frozenset({"sqrt"})
+"""Unary functions that take a root of their argument's units rather than needing none."""
 _TOLERANCE = 1e-9
 _FACTOR = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*)(?:\^\(?([-+]?[0-9./]+)\)?)?$")
 
@@ -261,6 +265,9 @@ def check_units(tree: Sequence[Any], units: Units) -> UnitCheck:
             raise ValueError("units: malformed prefix expression (a function lacks arguments)")
         if arity == 1:
             argument = stack.pop()
+            if name in ROOT_FUNCTIONS:
+                stack.append(None if argument is None else tuple(a / 2 for a in argument))
+                continue
             if name not in DIMENSIONLESS_FUNCTIONS:
                 raise ValueError(f"units: no rule for function {name!r}")
             if argument is not None and not _same(argument, zero):
@@ -309,7 +316,7 @@ def _node(node: Any) -> tuple[str | float, int]:
         value = node.value
         return (value, 0) if isinstance(value, str) else (float(value), 0)
     if isinstance(node, str):
-        if node in DIMENSIONLESS_FUNCTIONS:
+        if node in DIMENSIONLESS_FUNCTIONS or node in ROOT_FUNCTIONS:
             return node, 1
         if node in _BINARY:
             return node, 2
