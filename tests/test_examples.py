@@ -80,3 +80,16 @@ def test_symbolic_regression_example_finds_the_kinetic_energy_law():
     assert float(best[2]) > 0.999  # E = m v^2 / 2 with 1% noise
     assert "x1" in best[1] and "x2" in best[1]
     assert "LaTeX: " in result.stdout and "NumpyFormula(" in result.stdout
+
+
+def test_roots_and_units_example_writes_the_speed_of_sound():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = ROOT / "examples" / "sr_roots_and_units.py"
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    best = re.search(r"best: (.*)  \(train R\^2 ([\d.]+)\)", result.stdout)
+    assert best, result.stdout
+    assert best[1] == "sqrt(gamma*pressure/density)"  # the law, in the data's names
+    assert r"\sqrt{" in result.stdout
