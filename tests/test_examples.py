@@ -68,13 +68,22 @@ def test_example_runs_through_the_cli_by_class_path(tmp_path):
     assert list((tmp_path / "polygons").glob("archive-*.json"))
 
 
-def test_symbolic_regression_example_finds_the_kinetic_energy_law():
+def _run_example(name: str) -> subprocess.CompletedProcess:
+    """``python examples/<name>`` from a checkout, as its docstring says to run it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    script = ROOT / "examples" / "symbolic_regression.py"
     result = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_symbolic_regression_example_finds_the_kinetic_energy_law():
+    result = _run_example("symbolic_regression.py")
     best = re.search(r"best: (.*)  \(test R\^2 ([\d.]+)\)", result.stdout)
     assert best, result.stdout
     assert float(best[2]) > 0.999  # E = m v^2 / 2 with 1% noise
@@ -83,12 +92,7 @@ def test_symbolic_regression_example_finds_the_kinetic_energy_law():
 
 
 def test_roots_and_units_example_writes_the_speed_of_sound():
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    script = ROOT / "examples" / "sr_roots_and_units.py"
-    result = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env
-    )
-    assert result.returncode == 0, result.stderr
+    result = _run_example("sr_roots_and_units.py")
     best = re.search(r"best: (.*)  \(train R\^2 ([\d.]+)\)", result.stdout)
     assert best, result.stdout
     assert best[1] == "sqrt(gamma*pressure/density)"  # the law, in the data's names
